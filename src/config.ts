@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every option has a default (or is required) and a
+ * comment; a bad value fails start-up with one message listing every bad variable.
+ */
+const schema = z.object({
+  // Log level for pino: fatal, error, warn, info, debug, trace, silent.
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Redis for BullMQ queues, locks and rate limits.
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  // MongoDB (or FerretDB) connection string, database name included.
+  MONGO_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+    .default('mongodb://127.0.0.1:27017/qbo_member_sync'),
+  // Prefix of every BullMQ key; use `{name}` to keep a Redis Cluster hash slot per deployment.
+  QUEUE_PREFIX: z.string().min(1).default('qms'),
+  // 32-byte key (64 hex chars or base64) that encrypts OAuth tokens at rest (AES-256-GCM).
+  TOKEN_ENCRYPTION_KEY: z
+    .string({ required_error: 'is required (32 bytes as 64 hex chars or base64)' })
+    .refine((v) => decodeKey(v) !== null, 'must be 32 bytes as 64 hex chars or base64'),
+  // Intuit app credentials; only needed to connect or refresh tokens.
+  QBO_CLIENT_ID: z.string().default(''),
+  QBO_CLIENT_SECRET: z.string().default(''),
+  // Which Intuit environment new connections use.
+  QBO_ENVIRONMENT: z.enum(['sandbox', 'production']).default('sandbox'),
+  // API base without /v3; defaults to Intuit's host for QBO_ENVIRONMENT. Point at the QBO sandbox in tests.
+  QBO_API_BASE: z.string().url().optional(),
+  // OAuth endpoints; default to Intuit's.
+  QBO_AUTHORIZE_URL: z.string().url().default('https://appcenter.intuit.com/connect/oauth2'),
+  QBO_TOKEN_URL: z.string().url().default('https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer'),
+  QBO_REVOKE_URL: z.string().url().default('https://developer.api.intuit.com/v2/oauth2/tokens/revoke'),
+  // Where Intuit redirects after consent.
+  QBO_REDIRECT_URI: z.string().url().default('http://localhost:3000/qbo/callback'),
+  // Minor version sent on every request (Intuit answers everything as 75 since 2025-08).
+  QBO_MINOR_VERSION: z.coerce.number().int().min(1).default(75),
+  // Hard deadline for one QBO HTTP call, in milliseconds.
+  QBO_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(20_000),
+  // Rows per query page (Intuit's maximum is 1000).
+  QBO_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(1000),
+  // Sync interval for organisations that did not set their own, in minutes.
+  SYNC_DEFAULT_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(60),
+  // Parallel sync jobs per worker process (different orgs; one org never runs twice at once).
+  SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  // How long one sync may hold the per-org lock before another worker may take it, in ms.
+  SYNC_LOCK_TTL_MS: z.coerce.number().int().min(1000).default(120_000),
+});
+
+export type Config = z.infer<typeof schema> & { qboApiBase: string; tokenKey: Buffer };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function decodeKey(value: string): Buffer | null {
+  const v = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return Buffer.from(v, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(v)) {
+    const buf = Buffer.from(v, 'base64');
+    if (buf.length === 32) return buf;
+  }
+  return null;
+}
+
+const INTUIT_API = {
+  sandbox: 'https://sandbox-quickbooks.api.intuit.com',
+  production: 'https://quickbooks.api.intuit.com',
+} as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    qboApiBase: (c.QBO_API_BASE ?? INTUIT_API[c.QBO_ENVIRONMENT]).replace(/\/+$/, ''),
+    tokenKey: decodeKey(c.TOKEN_ENCRYPTION_KEY) as Buffer,
+  };
+}

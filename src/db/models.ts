@@ -1,0 +1,303 @@
+import mongoose, { Schema, type Types } from 'mongoose';
+
+/**
+ * Durable state. Every index here works on MongoDB 7 and FerretDB 1.24 alike: plain and
+ * unique compound indexes only (no TTL, partial or sparse ones).
+ */
+
+export const PLANS = ['free', 'paid'] as const;
+
+const organizationSchema = new Schema(
+  {
+    name: { type: String, required: true, trim: true },
+    plan: { type: String, enum: PLANS, required: true, default: 'free' },
+    // Seats the organisation bought; null on the free plan (unlimited).
+    seatLimit: { type: Number, default: null },
+    seatsUsed: { type: Number, required: true, default: 0 },
+    settings: {
+      syncIntervalMinutes: { type: Number, default: null },
+      autoImport: { type: Boolean, default: false },
+      inviteByDefault: { type: Boolean, default: false },
+    },
+  },
+  { timestamps: true },
+);
+
+export const INVITATION_STATES = ['none', 'queued', 'sent', 'failed'] as const;
+export const MEMBER_ORIGINS = ['manual', 'qbo_import'] as const;
+
+const memberSchema = new Schema(
+  {
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    fullName: { type: String, required: true, trim: true },
+    email: { type: String, default: null, trim: true },
+    // Normalised keys the matcher compares; kept beside the raw values so lookups are indexed.
+    emailKey: { type: String, default: null },
+    nameKey: { type: String, default: null },
+    loginAccess: { type: Boolean, required: true, default: false },
+    invitation: {
+      state: { type: String, enum: INVITATION_STATES, default: 'none' },
+      reason: { type: String, default: null },
+    },
+    origin: { type: String, enum: MEMBER_ORIGINS, required: true, default: 'manual' },
+  },
+  { timestamps: true },
+);
+memberSchema.index({ orgId: 1, emailKey: 1 });
+memberSchema.index({ orgId: 1, nameKey: 1 });
+
+export const CONNECTION_STATUSES = ['connected', 'needs_reauth', 'disconnected'] as const;
+
+const qboConnectionSchema = new Schema(
+  {
+    orgId: { type: Schema.Types.ObjectId, required: true, unique: true },
+    realmId: { type: String, required: true, unique: true },
+    environment: { type: String, enum: ['sandbox', 'production'], required: true },
+    status: { type: String, enum: CONNECTION_STATUSES, required: true, default: 'connected' },
+    statusReason: { type: String, default: null },
+    // AES-256-GCM sealed (see src/crypto.ts); never stored or logged in clear.
+    accessTokenEnc: { type: String, required: true },
+    refreshTokenEnc: { type: String, required: true },
+    accessTokenExpiresAt: { type: Date, required: true },
+    refreshTokenExpiresAt: { type: Date, default: null },
+    // Incremented on every stored refresh: lets a process see that someone else refreshed.
+    tokenVersion: { type: Number, required: true, default: 0 },
+    lastFullSyncAt: { type: Date, default: null },
+    // The CDC cursor: QBO time of the newest change already applied.
+    lastCdcAt: { type: Date, default: null },
+  },
+  { timestamps: true },
+);
+
+export const LINK_STATUSES = ['connected', 'disconnected', 'cannot_connect'] as const;
+export const LINK_REASONS = ['no_match', 'ambiguous_name', 'member_taken', 'no_identity'] as const;
+export const MATCHED_BY = ['email', 'name', 'import', 'manual'] as const;
+
+const outboxItemSchema = new Schema(
+  {
+    // Deterministic id: used as the BullMQ job id, so publishing twice adds one job.
+    id: { type: String, required: true },
+    name: { type: String, required: true },
+    data: { type: Schema.Types.Mixed, required: true },
+  },
+  { _id: false },
+);
+
+const qboEmployeeSchema = new Schema(
+  {
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    realmId: { type: String, required: true },
+    qboId: { type: String, required: true },
+    syncToken: { type: String, default: null },
+    givenName: { type: String, default: null },
+    middleName: { type: String, default: null },
+    familyName: { type: String, default: null },
+    displayName: { type: String, default: null },
+    email: { type: String, default: null },
+    employeeNumber: { type: String, default: null },
+    active: { type: Boolean, default: true },
+    deleted: { type: Boolean, default: false },
+    qboUpdatedAt: { type: Date, default: null },
+    // Set once, when this employee was first reported as a new member.
+    newDetectedAt: { type: Date, default: null },
+    link: {
+      status: { type: String, enum: LINK_STATUSES, required: true, default: 'cannot_connect' },
+      reason: { type: String, enum: [...LINK_REASONS, null], default: 'no_match' },
+      memberId: { type: Schema.Types.ObjectId, default: null },
+      matchedBy: { type: String, enum: [...MATCHED_BY, null], default: null },
+      // Who nearly matched (accents, middle name, swapped order): a hint for the admin.
+      hint: {
+        memberId: { type: Schema.Types.ObjectId, default: null },
+        fullName: { type: String, default: null },
+        kind: { type: String, default: null },
+      },
+      // Bumped on every link change; part of the member.link_changed event id.
+      version: { type: Number, required: true, default: 0 },
+      changedAt: { type: Date, default: null },
+    },
+    // Transactional outbox: events written in the same update as the change they describe,
+    // published to BullMQ afterwards and removed once queued.
+    outbox: { type: [outboxItemSchema], default: [] },
+    outboxPending: { type: Boolean, default: false },
+    lastSyncRunId: { type: Schema.Types.ObjectId, default: null },
+  },
+  { timestamps: true },
+);
+qboEmployeeSchema.index({ orgId: 1, qboId: 1 }, { unique: true });
+qboEmployeeSchema.index({ orgId: 1, 'link.status': 1, 'link.reason': 1, active: 1 });
+qboEmployeeSchema.index({ orgId: 1, 'link.memberId': 1 });
+qboEmployeeSchema.index({ orgId: 1, outboxPending: 1 });
+
+export const SYNC_TRIGGERS = ['schedule', 'manual', 'webhook', 'connect'] as const;
+export const SYNC_MODES = ['full', 'incremental'] as const;
+export const SYNC_STATES = ['queued', 'running', 'succeeded', 'failed'] as const;
+
+const syncRunSchema = new Schema(
+  {
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    trigger: { type: String, enum: SYNC_TRIGGERS, required: true },
+    requestedMode: { type: String, enum: SYNC_MODES, required: true },
+    // What actually ran: an incremental request with a stale cursor becomes full.
+    mode: { type: String, enum: [...SYNC_MODES, null], default: null },
+    state: { type: String, enum: SYNC_STATES, required: true, default: 'queued' },
+    attempts: { type: Number, default: 0 },
+    startedAt: { type: Date, default: null },
+    finishedAt: { type: Date, default: null },
+    counts: {
+      fetched: { type: Number, default: 0 },
+      created: { type: Number, default: 0 },
+      updated: { type: Number, default: 0 },
+      unchanged: { type: Number, default: 0 },
+      deleted: { type: Number, default: 0 },
+      skipped: { type: Number, default: 0 },
+      linkChanges: { type: Number, default: 0 },
+      newDetected: { type: Number, default: 0 },
+      candidates: { type: Number, default: 0 },
+      qboRequests: { type: Number, default: 0 },
+    },
+    // Employees the sync could not read (malformed rows): kept so the admin sees them.
+    problems: { type: [{ qboId: String, problem: String, _id: false }], default: [] },
+    message: { type: String, default: null },
+    error: { code: { type: String, default: null }, message: { type: String, default: null } },
+  },
+  { timestamps: true },
+);
+syncRunSchema.index({ orgId: 1, createdAt: -1 });
+
+// Explicit document shapes: mongoose's schema inference is too heavy for tsc on this schema.
+export type Plan = (typeof PLANS)[number];
+export type LinkStatus = (typeof LINK_STATUSES)[number];
+export type LinkReason = (typeof LINK_REASONS)[number];
+export type MatchedBy = (typeof MATCHED_BY)[number];
+export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
+export type SyncMode = (typeof SYNC_MODES)[number];
+export type SyncState = (typeof SYNC_STATES)[number];
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+export interface OrganizationDoc {
+  _id: Types.ObjectId;
+  name: string;
+  plan: Plan;
+  seatLimit: number | null;
+  seatsUsed: number;
+  settings: { syncIntervalMinutes: number | null; autoImport: boolean; inviteByDefault: boolean };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface MemberDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  fullName: string;
+  email: string | null;
+  emailKey: string | null;
+  nameKey: string | null;
+  loginAccess: boolean;
+  invitation: { state: (typeof INVITATION_STATES)[number]; reason: string | null };
+  origin: (typeof MEMBER_ORIGINS)[number];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface QboConnectionDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  realmId: string;
+  environment: 'sandbox' | 'production';
+  status: ConnectionStatus;
+  statusReason: string | null;
+  accessTokenEnc: string;
+  refreshTokenEnc: string;
+  accessTokenExpiresAt: Date;
+  refreshTokenExpiresAt: Date | null;
+  tokenVersion: number;
+  lastFullSyncAt: Date | null;
+  lastCdcAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface LinkHint {
+  memberId: Types.ObjectId | null;
+  fullName: string | null;
+  kind: string | null;
+}
+
+export interface EmployeeLink {
+  status: LinkStatus;
+  reason: LinkReason | null;
+  memberId: Types.ObjectId | null;
+  matchedBy: MatchedBy | null;
+  hint: LinkHint;
+  version: number;
+  changedAt: Date | null;
+}
+
+export interface OutboxItem {
+  id: string;
+  name: string;
+  data: Record<string, unknown>;
+}
+
+export interface QboEmployeeDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  realmId: string;
+  qboId: string;
+  syncToken: string | null;
+  givenName: string | null;
+  middleName: string | null;
+  familyName: string | null;
+  displayName: string | null;
+  email: string | null;
+  employeeNumber: string | null;
+  active: boolean;
+  deleted: boolean;
+  qboUpdatedAt: Date | null;
+  newDetectedAt: Date | null;
+  link: EmployeeLink;
+  outbox: OutboxItem[];
+  outboxPending: boolean;
+  lastSyncRunId: Types.ObjectId | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SyncCounts {
+  fetched: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  deleted: number;
+  skipped: number;
+  linkChanges: number;
+  newDetected: number;
+  candidates: number;
+  qboRequests: number;
+}
+
+export interface SyncRunDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  trigger: SyncTrigger;
+  requestedMode: SyncMode;
+  mode: SyncMode | null;
+  state: SyncState;
+  attempts: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  counts: SyncCounts;
+  problems: { qboId: string; problem: string }[];
+  message: string | null;
+  error: { code: string | null; message: string | null };
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const Organization = mongoose.model<OrganizationDoc>('Organization', organizationSchema, 'organizations');
+export const Member = mongoose.model<MemberDoc>('Member', memberSchema, 'members');
+export const QboConnection = mongoose.model<QboConnectionDoc>('QboConnection', qboConnectionSchema, 'qbo_connections');
+export const QboEmployee = mongoose.model<QboEmployeeDoc>('QboEmployee', qboEmployeeSchema, 'qbo_employees');
+export const SyncRun = mongoose.model<SyncRunDoc>('SyncRun', syncRunSchema, 'sync_runs');
+
+export const ALL_MODELS = [Organization, Member, QboConnection, QboEmployee, SyncRun] as const;
