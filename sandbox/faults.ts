@@ -1,0 +1,204 @@
+/**
+ * Error bodies exactly as Intuit sends them (shared/fixtures/qbo/fault-*), and the queue of
+ * faults a test injects.
+ */
+import { formatBodyTime } from './time';
+
+export type FaultKind =
+  | 'throttle-json'
+  | 'throttle-xml'
+  | 'throttle-xml-403'
+  | 'unauthorized'
+  | 'server-error'
+  | 'slow'
+  | 'silent'
+  | 'malformed'
+  | 'fault-200';
+
+export type FaultEndpoint = 'query' | 'cdc' | 'read' | 'token' | 'any';
+
+export interface FaultSpec {
+  kind: FaultKind;
+  times?: number;
+  endpoint?: FaultEndpoint;
+  delayMs?: number;
+  retryAfterSec?: number;
+}
+
+export type RequestEndpoint = 'query' | 'count' | 'cdc' | 'read' | 'token' | 'revoke' | 'authorize' | 'other';
+
+interface PendingFault {
+  kind: FaultKind;
+  remaining: number;
+  endpoint: FaultEndpoint;
+  delayMs: number;
+  retryAfterSec: number | undefined;
+}
+
+/** Does a fault aimed at `target` hit a request to `endpoint`? 'query' covers COUNT queries too. */
+function hits(target: FaultEndpoint, endpoint: RequestEndpoint): boolean {
+  if (target === 'any') return ['query', 'count', 'cdc', 'read', 'token'].includes(endpoint);
+  if (target === 'query') return endpoint === 'query' || endpoint === 'count';
+  return target === endpoint;
+}
+
+export class FaultQueue {
+  private pending: PendingFault[] = [];
+
+  add(f: FaultSpec): void {
+    this.pending.push({
+      kind: f.kind,
+      remaining: Math.max(1, f.times ?? 1),
+      endpoint: f.endpoint ?? 'any',
+      delayMs: f.delayMs ?? 1000,
+      retryAfterSec: f.retryAfterSec,
+    });
+  }
+
+  clear(): void {
+    this.pending = [];
+  }
+
+  /** The first injected fault that matches, spending one of its `times`. */
+  take(endpoint: RequestEndpoint): Omit<PendingFault, 'remaining'> | null {
+    const f = this.pending.find((p) => p.remaining > 0 && hits(p.endpoint, endpoint));
+    if (!f) return null;
+    f.remaining--;
+    if (f.remaining === 0) this.pending = this.pending.filter((p) => p !== f);
+    return { kind: f.kind, endpoint: f.endpoint, delayMs: f.delayMs, retryAfterSec: f.retryAfterSec };
+  }
+}
+
+export interface FaultError {
+  Message: string;
+  Detail: string;
+  code: string;
+  element?: string;
+}
+
+export function faultBody(type: string, error: FaultError, nowMs: number): Record<string, unknown> {
+  return { Fault: { Error: [error], type }, time: formatBodyTime(nowMs) };
+}
+
+/** The 401 body: lower-case keys, `time` in epoch milliseconds (fixtures/qbo/fault-401-expired.json). */
+export function unauthorizedBody(detail: string, nowMs: number): Record<string, unknown> {
+  return {
+    warnings: null,
+    intuitObject: null,
+    fault: {
+      error: [
+        {
+          message: 'message=AuthenticationFailed; errorCode=003200; statusCode=401',
+          detail,
+          code: '3200',
+          element: null,
+        },
+      ],
+      type: 'AUTHENTICATION',
+    },
+    report: null,
+    queryResponse: null,
+    batchItemResponse: [],
+    attachableResponse: [],
+    syncErrorResponse: null,
+    requestId: null,
+    time: nowMs,
+    status: null,
+    cdcresponse: [],
+  };
+}
+
+export function throttleJsonBody(nowMs: number): Record<string, unknown> {
+  return faultBody(
+    'SERVICE',
+    {
+      Message: 'message=ThrottleExceeded; errorCode=003001; statusCode=429',
+      Detail: 'The request limit was reached.  Try again later',
+      code: '3001',
+    },
+    nowMs,
+  );
+}
+
+/** Byte for byte the shape of fixtures/qbo/fault-429-throttle.xml (its message says 403 even on a 429). */
+export function throttleXmlBody(nowMs: number): string {
+  return (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
+    `<IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="${formatBodyTime(nowMs)}">` +
+    '<Fault type="SERVICE"><Error code="3001"><Message>message=ThrottleExceeded; errorCode=003001; statusCode=403</Message>' +
+    '<Detail>The request limit was reached.  Try again later</Detail></Error></Fault></IntuitResponse>\n'
+  );
+}
+
+export function serverErrorBody(nowMs: number): Record<string, unknown> {
+  return faultBody(
+    'SystemFault',
+    {
+      Message: 'An application error has occurred while processing your request',
+      Detail:
+        'System Failure Error: An unexpected error occurred while accessing or saving your data. Please wait a few minutes and try again. If the problem persists, contact customer support.',
+      code: '10000',
+    },
+    nowMs,
+  );
+}
+
+/** A ValidationFault carried by an HTTP 200, as Intuit sometimes answers. */
+export function fault200Body(nowMs: number): Record<string, unknown> {
+  return faultBody(
+    'ValidationFault',
+    {
+      Message: 'A business validation error has occurred while processing your request',
+      Detail: 'Business Validation Error: Unexpected Internal Error. (-30035)',
+      code: '6000',
+      element: '',
+    },
+    nowMs,
+  );
+}
+
+export function forbiddenBody(nowMs: number): Record<string, unknown> {
+  return faultBody(
+    'SERVICE',
+    {
+      Message: 'message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403',
+      Detail: '',
+      code: '3100',
+    },
+    nowMs,
+  );
+}
+
+export function notFoundBody(nowMs: number): Record<string, unknown> {
+  return faultBody(
+    'ValidationFault',
+    {
+      Message: 'Object Not Found',
+      Detail:
+        "Object Not Found : Something you're trying to use has been made inactive. Check the fields with accounts, customers, items, vendors or employees.",
+      code: '610',
+      element: '',
+    },
+    nowMs,
+  );
+}
+
+export function queryParseFaultBody(detail: string, nowMs: number): Record<string, unknown> {
+  return faultBody('ValidationFault', { Message: 'Error parsing query', Detail: `QueryParserError: ${detail}`, code: '4000' }, nowMs);
+}
+
+export function queryInvalidFaultBody(detail: string, nowMs: number): Record<string, unknown> {
+  return faultBody('ValidationFault', { Message: 'Invalid query', Detail: detail, code: '4001' }, nowMs);
+}
+
+export function invalidPropertyFaultBody(property: string, why: string, nowMs: number): Record<string, unknown> {
+  return faultBody(
+    'ValidationFault',
+    {
+      Message: 'Request has invalid or unsupported property',
+      Detail: `Property Name:${property} specified is unsupported or invalid: ${why}`,
+      code: '2010',
+    },
+    nowMs,
+  );
+}
