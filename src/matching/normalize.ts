@@ -9,9 +9,12 @@ export interface EmployeeIdentity {
   email?: string | null;
 }
 
-// JavaScript's \s already covers NBSP, the Unicode space separators, line/paragraph separators
-// and BOM; zero-width characters are added because copy-pasted names carry them invisibly.
-const SPACES = /[\s\u200B-\u200D\u2060]+/g;
+// JavaScript's \s already covers tabs, NBSP, the Unicode space separators, line/paragraph
+// separators and the BOM.
+const SPACES = /\s+/g;
+// Zero-width space and word joiner ride along invisibly in copy-pasted names; they are dropped.
+// ZWJ/ZWNJ are kept: some scripts (e.g. Persian) need them to spell a name.
+const INVISIBLE = /[\u200B\u2060]/g;
 // Printable ASCII needs no Unicode normalisation and has no diacritics: the common case, kept fast.
 const PLAIN_ASCII = /^[\x20-\x7E]*$/;
 const COMBINING_MARKS = /\p{M}+/gu;
@@ -25,7 +28,7 @@ const LOOSE_LETTER_RE = new RegExp(`[${Object.keys(LOOSE_LETTERS).join('')}]`, '
 
 function nonBlank(raw: string | null | undefined): string | null {
   if (typeof raw !== 'string') return null;
-  const trimmed = raw.replace(SPACES, ' ').trim();
+  const trimmed = raw.replace(INVISIBLE, '').replace(SPACES, ' ').trim();
   return trimmed === '' ? null : trimmed;
 }
 
@@ -51,7 +54,7 @@ export function normalizeName(raw: string | null | undefined): string | null {
     // Lower-casing can produce sequences that are no longer NFC (e.g. 'İ'), so normalise twice.
     name = raw.normalize('NFC').toLowerCase().normalize('NFC');
   }
-  name = name.replace(SPACES, ' ').trim();
+  name = name.replace(INVISIBLE, '').replace(SPACES, ' ').trim();
   return name === '' ? null : name;
 }
 
