@@ -18,18 +18,25 @@ function isEmptyValue(v: unknown): boolean {
 
 /** Drops empty attributes (top level and one level down: `PrimaryEmailAddr: { Address: '' }`). */
 function stripEmpty(e: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(e)) {
+  for (const k in e) {
+    const v = e[k];
     if (isEmptyValue(v)) {
       delete e[k];
     } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      const inner = { ...(v as Record<string, unknown>) };
-      for (const [ik, iv] of Object.entries(inner)) if (isEmptyValue(iv)) delete inner[ik];
-      e[k] = inner;
+      const inner = v as Record<string, unknown>;
+      let copy: Record<string, unknown> | null = null;
+      for (const ik in inner) {
+        if (!isEmptyValue(inner[ik])) continue;
+        copy ??= { ...inner };
+        delete copy[ik];
+      }
+      // Copy only when something goes: a caller's nested object is never mutated.
+      if (copy) e[k] = copy;
     }
   }
 }
 
-export function companyEmployees(input: CompanyInput): Partial<RawEmployee>[] {
+export function companyEmployees(input: CompanyInput): readonly Partial<RawEmployee>[] {
   const loose = input as { employees?: unknown; QueryResponse?: { Employee?: unknown } };
   if (Array.isArray(loose.employees)) return loose.employees as Partial<RawEmployee>[];
   if (loose.QueryResponse && typeof loose.QueryResponse === 'object') {
@@ -37,6 +44,19 @@ export function companyEmployees(input: CompanyInput): Partial<RawEmployee>[] {
     if (Array.isArray(list)) return list as Partial<RawEmployee>[];
   }
   throw new Error('company must be { employees: [...] } or an Intuit query body { QueryResponse: { Employee: [...] } }');
+}
+
+function inIdOrder<V>(rows: Map<string, V>): Map<string, V> {
+  let prev: string | null = null;
+  let sorted = true;
+  for (const id of rows.keys()) {
+    if (prev !== null && compareIds(prev, id) > 0) {
+      sorted = false;
+      break;
+    }
+    prev = id;
+  }
+  return sorted ? rows : new Map([...rows.entries()].sort((a, b) => compareIds(a[0], b[0])));
 }
 
 export class Realm {
@@ -69,7 +89,7 @@ export class Realm {
       this.claimName(names, e);
       rows.set(e.Id, e);
     }
-    this.rows = new Map([...rows.entries()].sort((a, b) => compareIds(a[0], b[0])));
+    this.rows = inIdOrder(rows);
     this.maxId = [...this.rows.keys()].at(-1) ?? null;
     this.displayNames = names;
     this.deleted.clear();
@@ -123,7 +143,7 @@ export class Realm {
     if (isNew) {
       // Appending keeps Id order when the new Id is the highest (the usual case); else re-sort.
       if (this.maxId !== null && compareIds(this.maxId, e.Id) > 0) {
-        this.rows = new Map([...this.rows.entries()].sort((a, b) => compareIds(a[0], b[0])));
+        this.rows = inIdOrder(this.rows);
       } else {
         this.maxId = e.Id;
       }

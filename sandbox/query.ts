@@ -319,6 +319,8 @@ export function compareIds(a: string, b: string): number {
 // Parsed MetaData times, keyed by the MetaData object: rows are replaced, never mutated, on change.
 const createCache = new WeakMap<object, number>();
 const updateCache = new WeakMap<object, number>();
+// Many rows share a timestamp (imports, generated companies): parse each text once.
+const parsedTimes = new Map<string, number>();
 
 interface HasMeta {
   MetaData?: { CreateTime?: string; LastUpdatedTime?: string };
@@ -330,7 +332,13 @@ function metaTime(e: HasMeta, field: 'CreateTime' | 'LastUpdatedTime'): number {
   const cache = field === 'CreateTime' ? createCache : updateCache;
   let v = cache.get(meta);
   if (v === undefined) {
-    v = parseQboTime(meta[field] ?? '');
+    const text = meta[field] ?? '';
+    v = parsedTimes.get(text);
+    if (v === undefined) {
+      v = parseQboTime(text);
+      if (parsedTimes.size >= 50_000) parsedTimes.clear();
+      parsedTimes.set(text, v);
+    }
     cache.set(meta, v);
   }
   return v;

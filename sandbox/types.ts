@@ -38,5 +38,5 @@ export interface DeletedStub {
  * `realmId` are ignored) or an Intuit query body as it comes off the wire.
  */
 export type CompanyInput =
-  | { employees: Partial<RawEmployee>[]; [key: string]: unknown }
-  | { QueryResponse: { Employee?: Partial<RawEmployee>[]; [key: string]: unknown }; [key: string]: unknown };
+  | { employees: readonly Partial<RawEmployee>[] }
+  | { QueryResponse: { Employee?: readonly Partial<RawEmployee>[] } };
