@@ -224,10 +224,16 @@ const NETWORK_CODES = new Set([
   'EHOSTDOWN', 'ERR_NETWORK', 'NETWORK_ERROR', 'UND_ERR_SOCKET',
 ]);
 
+/** Messages of wrappers that dropped the code (intuit-oauth copies only the message). */
+function messagesOf(err: unknown): string {
+  return [get(err, 'message'), get(err, 'originalMessage')].map(str).filter(Boolean).join(' ');
+}
+
 function isTimeout(err: unknown): boolean {
   const name = get(err, 'name');
   const code = str(get(err, 'code'));
-  return name === 'QboTimeoutError' || name === 'TimeoutError' || (code !== null && TIMEOUT_CODES.has(code));
+  if (name === 'QboTimeoutError' || name === 'TimeoutError' || (code !== null && TIMEOUT_CODES.has(code))) return true;
+  return /\b(ETIMEDOUT|ESOCKETTIMEDOUT)\b|timeout of \d+ ?ms exceeded/i.test(messagesOf(err));
 }
 
 function networkCode(err: unknown, response: Obj | null): string | null {
@@ -236,7 +242,7 @@ function networkCode(err: unknown, response: Obj | null): string | null {
   // An axios error without a response never reached Intuit (or never heard back).
   if (get(err, 'isAxiosError') === true && response === null) return code ?? 'no_response';
   if (str(get(err, 'syscall')) !== null && code !== null) return code;
-  return null;
+  return /\b(ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EPIPE|ENETUNREACH|EHOSTUNREACH)\b/.exec(messagesOf(err))?.[1] ?? null;
 }
 
 /** OAuth token-endpoint error ('invalid_grant' …) from any of the places intuit-oauth puts it. */

@@ -246,6 +246,13 @@ describe('transient failures retry', () => {
     expect(classifyQboError(axiosError({ code, message: `connect ${code} 127.0.0.1:443` }), NOW)).toMatchObject({ kind: 'retry', code: 'network' });
   });
 
+  it('an intuit-oauth wrapper that kept only the message → retry network / timeout', () => {
+    const reset = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { error: 'connect ECONNREFUSED 127.0.0.1:443', authResponse: '', originalMessage: 'connect ECONNREFUSED 127.0.0.1:443' });
+    expect(classifyQboError(reset, NOW)).toMatchObject({ kind: 'retry', code: 'network' });
+    const slow = Object.assign(new Error('timeout of 30000ms exceeded'), { error: 'timeout of 30000ms exceeded', authResponse: '' });
+    expect(classifyQboError(slow, NOW)).toMatchObject({ kind: 'retry', code: 'timeout' });
+  });
+
   it('an axios error without response or code → retry network', () => {
     expect(classifyQboError(axiosError(), NOW)).toMatchObject({ kind: 'retry', code: 'network' });
   });
