@@ -70,21 +70,15 @@ const qboConnectionSchema = new Schema(
 );
 
 export const LINK_STATUSES = ['connected', 'disconnected', 'cannot_connect'] as const;
-export const LINK_REASONS = ['no_match', 'ambiguous_name', 'member_taken', 'no_identity'] as const;
+// `employee_deleted` is ours: the employee was deleted or merged away in QBO, so its link ended.
+export const LINK_REASONS = ['no_match', 'ambiguous_name', 'member_taken', 'no_identity', 'employee_deleted'] as const;
 export const MATCHED_BY = ['email', 'name', 'import', 'manual'] as const;
-
-const outboxItemSchema = new Schema(
-  {
-    // Deterministic id: used as the BullMQ job id, so publishing twice adds one job.
-    id: { type: String, required: true },
-    name: { type: String, required: true },
-    data: { type: Schema.Types.Mixed, required: true },
-  },
-  { _id: false },
-);
 
 const qboEmployeeSchema = new Schema(
   {
+    // Deterministic "<orgId>:<qboId>": FerretDB finds and updates by _id far faster than by
+    // any other field, and a retried insert of the same employee collides instead of duplicating.
+    _id: { type: String, required: true },
     orgId: { type: Schema.Types.ObjectId, required: true },
     realmId: { type: String, required: true },
     qboId: { type: String, required: true },
@@ -115,10 +109,6 @@ const qboEmployeeSchema = new Schema(
       version: { type: Number, required: true, default: 0 },
       changedAt: { type: Date, default: null },
     },
-    // Transactional outbox: events written in the same update as the change they describe,
-    // published to BullMQ afterwards and removed once queued.
-    outbox: { type: [outboxItemSchema], default: [] },
-    outboxPending: { type: Boolean, default: false },
     lastSyncRunId: { type: Schema.Types.ObjectId, default: null },
   },
   { timestamps: true },
@@ -126,10 +116,11 @@ const qboEmployeeSchema = new Schema(
 qboEmployeeSchema.index({ orgId: 1, qboId: 1 }, { unique: true });
 qboEmployeeSchema.index({ orgId: 1, 'link.status': 1, 'link.reason': 1, active: 1 });
 qboEmployeeSchema.index({ orgId: 1, 'link.memberId': 1 });
-qboEmployeeSchema.index({ orgId: 1, outboxPending: 1 });
 
 export const SYNC_TRIGGERS = ['schedule', 'manual', 'webhook', 'connect'] as const;
 export const SYNC_MODES = ['full', 'incremental'] as const;
+export const employeeKey = (orgId: string | Types.ObjectId, qboId: string) => `${String(orgId)}:${qboId}`;
+
 export const SYNC_STATES = ['queued', 'running', 'succeeded', 'failed'] as const;
 
 const syncRunSchema = new Schema(
@@ -141,6 +132,8 @@ const syncRunSchema = new Schema(
     mode: { type: String, enum: [...SYNC_MODES, null], default: null },
     state: { type: String, enum: SYNC_STATES, required: true, default: 'queued' },
     attempts: { type: Number, default: 0 },
+    // Requests that joined this run while it waited.
+    coalesced: { type: Number, default: 0 },
     startedAt: { type: Date, default: null },
     finishedAt: { type: Date, default: null },
     counts: {
@@ -157,6 +150,8 @@ const syncRunSchema = new Schema(
     },
     // Employees the sync could not read (malformed rows): kept so the admin sees them.
     problems: { type: [{ qboId: String, problem: String, _id: false }], default: [] },
+    // Where a retried full sync resumes (STARTPOSITION of the next page).
+    progress: { nextStart: { type: Number, default: null } },
     message: { type: String, default: null },
     error: { code: { type: String, default: null }, message: { type: String, default: null } },
   },
@@ -233,14 +228,8 @@ export interface EmployeeLink {
   changedAt: Date | null;
 }
 
-export interface OutboxItem {
-  id: string;
-  name: string;
-  data: Record<string, unknown>;
-}
-
 export interface QboEmployeeDoc {
-  _id: Types.ObjectId;
+  _id: string;
   orgId: Types.ObjectId;
   realmId: string;
   qboId: string;
@@ -256,8 +245,6 @@ export interface QboEmployeeDoc {
   qboUpdatedAt: Date | null;
   newDetectedAt: Date | null;
   link: EmployeeLink;
-  outbox: OutboxItem[];
-  outboxPending: boolean;
   lastSyncRunId: Types.ObjectId | null;
   createdAt: Date;
   updatedAt: Date;
@@ -284,10 +271,12 @@ export interface SyncRunDoc {
   mode: SyncMode | null;
   state: SyncState;
   attempts: number;
+  coalesced: number;
   startedAt: Date | null;
   finishedAt: Date | null;
   counts: SyncCounts;
   problems: { qboId: string; problem: string }[];
+  progress: { nextStart: number | null };
   message: string | null;
   error: { code: string | null; message: string | null };
   createdAt: Date;

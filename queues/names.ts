@@ -1,0 +1,7 @@
+/** Queue names: the contract between producers and workers. */
+export const QUEUE = {
+  sync: 'qbo-sync',
+  memberEvents: 'member-events',
+} as const;
+
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];

@@ -1,0 +1,178 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config';
+import { addMember } from '../directory/members';
+import { membersTab } from '../directory/members-tab';
+import { createOrganization } from '../directory/organizations';
+import { DomainError } from '../errors';
+import { createLogger } from '../logger';
+import { completeConnection } from '../qbo/connect';
+import { ConnectionUnavailableError } from '../qbo/tokens';
+import { createRuntime, type Runtime } from '../runtime';
+import { requestSync } from '../sync/request';
+import { SyncError } from '../sync/run-sync';
+import { waitForRun } from '../sync/wait';
+import { printMembersTab, printSyncRun } from './print';
+
+/**
+ * Operator CLI: `npm run cli -- <command> [options]`. Drives the same domain functions the
+ * workers and (later) the HTTP API use. Exit codes: 0 ok, 1 refused/failed, 2 usage or config.
+ */
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+  org create --name <name> [--plan free|paid] [--seats <n>] [--sync-interval <minutes>]
+  member add --org <orgId> --name "<full name>" [--email <address>]
+  qbo connect --org <orgId> [--callback-url <url Intuit redirected to>]
+  sync --org <orgId> [--full] [--no-wait] [--timeout <seconds>]
+  members --org <orgId> [--json]
+`;
+
+class UsageError extends Error {}
+
+function need(values: Record<string, unknown>, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`--${name} is required`);
+  return v.trim();
+}
+
+function int(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number`);
+  return n;
+}
+
+/** Follows Intuit's consent. The QBO sandbox consents at once; real Intuit needs a person. */
+async function consentCallbackUrl(rt: Runtime, orgId: string, given: string | undefined): Promise<string> {
+  if (given) return given;
+  const authorizeUrl = rt.qbo.authorizeUrl(`cli-${orgId}`);
+  const res = await fetch(authorizeUrl, { redirect: 'manual' }).catch(() => null);
+  const location = res?.headers.get('location');
+  if (location && new URL(location).searchParams.get('code')) return location;
+  throw new UsageError(
+    `Open this address, approve access, then run the command again with --callback-url "<the address you were sent to>":\n${authorizeUrl}`,
+  );
+}
+
+async function run(rt: Runtime, argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  const args = cmd === 'org' || cmd === 'member' || cmd === 'qbo' ? rest : [sub ?? '', ...rest].filter(Boolean);
+  const { values } = parseArgs({
+    args,
+    options: {
+      org: { type: 'string' },
+      name: { type: 'string' },
+      email: { type: 'string' },
+      plan: { type: 'string' },
+      seats: { type: 'string' },
+      'sync-interval': { type: 'string' },
+      'callback-url': { type: 'string' },
+      full: { type: 'boolean' },
+      'no-wait': { type: 'boolean' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+
+  if (cmd === 'org' && sub === 'create') {
+    const org = await createOrganization({
+      name: need(values, 'name'),
+      plan: (values.plan ?? 'free') as 'free' | 'paid',
+      seatLimit: int(values.seats, 'seats') ?? null,
+      syncIntervalMinutes: int(values['sync-interval'], 'sync-interval') ?? null,
+    });
+    out(`Organisation created: ${String(org._id)} (${org.name}, ${org.plan} plan)`);
+    return 0;
+  }
+  if (cmd === 'member' && sub === 'add') {
+    const m = await addMember(need(values, 'org'), { fullName: need(values, 'name'), email: values.email ?? null });
+    out(`Member added: ${String(m._id)} ${m.fullName}${m.email ? ` <${m.email}>` : ' (no e-mail, no login access)'}`);
+    return 0;
+  }
+  if (cmd === 'qbo' && sub === 'connect') {
+    const orgId = need(values, 'org');
+    const callback = await consentCallbackUrl(rt, orgId, values['callback-url']);
+    const res = await completeConnection(
+      {
+        qbo: rt.qbo,
+        queues: rt.queues,
+        redis: rt.redis,
+        tokenKey: rt.config.tokenKey,
+        keyPrefix: rt.config.QUEUE_PREFIX,
+        logger: rt.logger,
+        environment: rt.config.QBO_ENVIRONMENT,
+        defaultIntervalMinutes: rt.config.SYNC_DEFAULT_INTERVAL_MINUTES,
+      },
+      orgId,
+      callback,
+    );
+    out(`Connected QuickBooks company ${res.connection.realmId}; first sync queued: ${res.firstSync.syncRunId}`);
+    return 0;
+  }
+  if (cmd === 'sync') {
+    const orgId = need(values, 'org');
+    const req = await requestSync({ redis: rt.redis, queues: rt.queues, keyPrefix: rt.config.QUEUE_PREFIX }, orgId, 'manual', values.full ? 'full' : 'incremental');
+    out(`Sync ${req.coalesced ? 'joined the waiting run' : 'queued'}: ${req.syncRunId}`);
+    if (values['no-wait']) return 0;
+    if ((await rt.queues.sync.getWorkersCount()) === 0) out('No worker is listening yet: start one with `npm run start:worker`. Waiting…');
+    const timeoutMs = (int(values.timeout, 'timeout') ?? 600) * 1000;
+    const done = await waitForRun(req.syncRunId, timeoutMs);
+    if (!done) {
+      out(`The sync did not finish within ${timeoutMs / 1000} s; it stays queued (check with \`npm run cli -- members --org ${orgId}\`).`);
+      return 1;
+    }
+    printSyncRun(out, done);
+    return done.state === 'succeeded' ? 0 : 1;
+  }
+  if (cmd === 'members') {
+    const tab = await membersTab(need(values, 'org'));
+    if (values.json) out(JSON.stringify(tab, null, 2));
+    else printMembersTab(out, tab);
+    return 0;
+  }
+  throw new UsageError(cmd ? `Unknown command "${[cmd, sub].filter(Boolean).join(' ')}"` : 'No command given');
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help') {
+    process.stdout.write(USAGE);
+    return argv.length === 0 ? 2 : 0;
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const rt = await createRuntime(config, { logger: createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, { proc: 'cli' }) });
+  try {
+    return await run(rt, argv);
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof DomainError || err instanceof SyncError || err instanceof ConnectionUnavailableError) {
+      process.stderr.write(`Refused (${err.code}): ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    await rt.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`Failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,34 @@
+import type { Queues } from '../../queues';
+import { eventJobId } from '../../queues/member-events';
+import { employeeKey, QboEmployee, type QboEmployeeDoc } from '../db/models';
+import { DomainError } from '../errors';
+import { publishEvents } from '../sync/events';
+import { getOrganization } from './organizations';
+
+/**
+ * An admin cuts one employee's link. The member and the employee both stay; automatic syncs
+ * never relink a disconnected employee. Idempotent: disconnecting twice changes nothing.
+ */
+export async function disconnectEmployee(deps: { queues: Queues }, orgId: string, qboId: string): Promise<{ changed: boolean }> {
+  const org = await getOrganization(orgId);
+  const _id = employeeKey(org._id, qboId);
+  const emp = await QboEmployee.findById(_id).lean<QboEmployeeDoc>();
+  if (!emp) throw new DomainError('employee_not_found', `QuickBooks employee ${qboId} is not known for this organisation`);
+  if (emp.link.status === 'disconnected') return { changed: false };
+  const version = emp.link.version + 1;
+  const now = new Date();
+  const from = { status: emp.link.status, reason: emp.link.reason ?? null, memberId: emp.link.memberId ? String(emp.link.memberId) : null };
+  await publishEvents(deps.queues, [
+    {
+      id: eventJobId.linkChanged(String(org._id), qboId, version),
+      name: 'member.link_changed',
+      data: { orgId: String(org._id), qboId, employeeId: _id, version, from, to: { status: 'disconnected', reason: null, memberId: from.memberId }, cause: 'admin', at: now.toISOString() },
+    },
+  ]);
+  const res = await QboEmployee.updateOne(
+    { _id, 'link.version': emp.link.version },
+    { $set: { 'link.status': 'disconnected', 'link.reason': null, 'link.matchedBy': null, 'link.version': version, 'link.changedAt': now } },
+  );
+  if (res.modifiedCount !== 1) throw new DomainError('concurrent_change', 'The link changed while it was being disconnected; try again');
+  return { changed: true };
+}

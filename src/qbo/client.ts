@@ -1,0 +1,202 @@
+import { createRequire } from 'node:module';
+
+/**
+ * The one adapter over node-quickbooks and intuit-oauth. Both libraries are callback/static-URL
+ * CommonJS code: they are loaded here, pointed at the configured hosts, given a deadline on
+ * every HTTP call, and exposed as a few typed promise functions. Nothing else imports them.
+ */
+
+const require = createRequire(import.meta.url);
+const qbModulePath = require.resolve('node-quickbooks');
+const oauthModulePath = require.resolve('intuit-oauth');
+
+interface NodeQuickBooks {
+  endpoint: string;
+  findEmployees(criteria: string, cb: (err: unknown, data: unknown) => void): void;
+  getEmployee(id: string, cb: (err: unknown, data: unknown) => void): void;
+  changeDataCapture(entities: string[], since: string, cb: (err: unknown, data: unknown) => void): void;
+}
+type NodeQuickBooksCtor = new (opts: Record<string, unknown>) => NodeQuickBooks;
+
+interface IntuitOAuthClient {
+  authorizeUri(params: { scope: string[]; state: string }): string;
+  createToken(url: string): Promise<{ getJson(): unknown }>;
+  refreshUsingToken(refreshToken: string): Promise<{ getJson(): unknown }>;
+  revoke(params: { token: string }): Promise<unknown>;
+  setAuthorizeURLs(params: Record<string, string>): unknown;
+}
+type IntuitOAuthCtor = new (opts: Record<string, unknown>) => IntuitOAuthClient;
+
+interface AxiosLike {
+  defaults: { timeout?: number };
+}
+
+const QuickBooks = require(qbModulePath) as NodeQuickBooksCtor;
+const OAuthClient = require(oauthModulePath) as IntuitOAuthCtor & { retryConfig: { maxRetries: number } };
+// Both libraries resolve the same hoisted axios; a default timeout there bounds every call they make.
+const axios = createRequire(qbModulePath)('axios') as AxiosLike;
+
+export class QboTimeoutError extends Error {
+  override name = 'QboTimeoutError';
+  readonly code = 'timeout';
+}
+
+export interface QboClientOptions {
+  apiBase: string; // e.g. https://quickbooks.api.intuit.com (no /v3)
+  authorizeUrl: string;
+  tokenUrl: string;
+  revokeUrl: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+  environment: 'sandbox' | 'production';
+  minorVersion: number;
+  timeoutMs: number;
+  /** Called once per HTTP request to Intuit (metrics, sync run counts). */
+  onRequest?: (kind: QboRequestKind) => void;
+}
+
+export type QboRequestKind = 'query' | 'cdc' | 'read' | 'token';
+
+export interface TokenSet {
+  accessToken: string;
+  refreshToken: string;
+  accessTokenExpiresAt: Date;
+  refreshTokenExpiresAt: Date | null;
+}
+
+export interface QboContext {
+  realmId: string;
+  accessToken: string;
+}
+
+export interface QboClient {
+  /** One page of `SELECT * FROM Employee WHERE Active IN (true,false) ORDERBY Id`; body as Intuit sent it. */
+  queryEmployeesPage(ctx: QboContext, startPosition: number, maxResults: number): Promise<unknown>;
+  /** CDC of employees changed after `since` (sent as UTC `…Z`). */
+  employeeChangesSince(ctx: QboContext, since: Date): Promise<unknown>;
+  readEmployee(ctx: QboContext, qboId: string): Promise<unknown>;
+  authorizeUrl(state: string): string;
+  exchangeCode(callbackUrl: string): Promise<TokenSet>;
+  refresh(refreshToken: string): Promise<TokenSet>;
+  revoke(refreshToken: string): Promise<void>;
+}
+
+/** Runs `start` and rejects with QboTimeoutError if it has not settled within `ms`. */
+export function withDeadline<T>(ms: number, what: string, start: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new QboTimeoutError(`${what} got no answer within ${ms} ms`)), ms);
+    start().then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error || (typeof err === 'object' && err !== null) ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+function tokenSetFrom(json: unknown, now = Date.now()): TokenSet {
+  const t = json as Record<string, unknown>;
+  const access = typeof t.access_token === 'string' ? t.access_token : '';
+  const refresh = typeof t.refresh_token === 'string' ? t.refresh_token : '';
+  // Never store an empty token: an answer without both is a failed refresh.
+  if (!access || !refresh) throw new Error('Intuit token answer lacks access_token or refresh_token');
+  const expiresIn = Number(t.expires_in) || 3600;
+  const refreshIn = Number(t.x_refresh_token_expires_in) || 0;
+  return {
+    accessToken: access,
+    refreshToken: refresh,
+    accessTokenExpiresAt: new Date(now + expiresIn * 1000),
+    refreshTokenExpiresAt: refreshIn > 0 ? new Date(now + refreshIn * 1000) : null,
+  };
+}
+
+export function createQboClient(opts: QboClientOptions): QboClient {
+  axios.defaults.timeout = opts.timeoutMs;
+  // intuit-oauth retries token calls itself; one retry is enough, our jobs retry with backoff.
+  OAuthClient.retryConfig.maxRetries = 1;
+  const count = (kind: QboRequestKind) => opts.onRequest?.(kind);
+  const deadline = opts.timeoutMs + 2000;
+
+  function qb(ctx: QboContext): NodeQuickBooks {
+    const client = new QuickBooks({
+      consumerKey: opts.clientId,
+      consumerSecret: opts.clientSecret,
+      token: ctx.accessToken,
+      realmId: ctx.realmId,
+      useSandbox: opts.environment === 'sandbox',
+      debug: false,
+      minorversion: opts.minorVersion,
+      oauthversion: '2.0',
+    });
+    client.endpoint = `${opts.apiBase}/v3/company/`;
+    return client;
+  }
+
+  function call(what: string, run: (cb: (err: unknown, data: unknown) => void) => void): Promise<unknown> {
+    return withDeadline(
+      deadline,
+      what,
+      () =>
+        new Promise((resolve, reject) => {
+          run((err, data) => (err ? reject(err) : resolve(data)));
+        }),
+    );
+  }
+
+  function oauth(): IntuitOAuthClient {
+    const client = new OAuthClient({
+      clientId: opts.clientId,
+      clientSecret: opts.clientSecret,
+      environment: opts.environment,
+      redirectUri: opts.redirectUri,
+      logging: false,
+    });
+    client.setAuthorizeURLs({
+      authorizeEndpoint: opts.authorizeUrl,
+      tokenEndpoint: opts.tokenUrl,
+      revokeEndpoint: opts.revokeUrl,
+      userInfoEndpoint: opts.tokenUrl,
+    });
+    return client;
+  }
+
+  return {
+    queryEmployeesPage(ctx, startPosition, maxResults) {
+      count('query');
+      const criteria = ` where Active IN (true, false) orderby Id startposition ${startPosition} maxresults ${maxResults}`;
+      return call('employee query', (cb) => qb(ctx).findEmployees(criteria, cb));
+    },
+    employeeChangesSince(ctx, since) {
+      count('cdc');
+      // node-quickbooks does not URL-encode the time: a UTC "Z" time has nothing to encode.
+      const iso = since.toISOString().replace(/\.\d{3}Z$/, 'Z');
+      return call('employee CDC', (cb) => qb(ctx).changeDataCapture(['Employee'], iso, cb));
+    },
+    readEmployee(ctx, qboId) {
+      count('read');
+      return call('employee read', (cb) => qb(ctx).getEmployee(qboId, cb));
+    },
+    authorizeUrl(state) {
+      return oauth().authorizeUri({ scope: ['com.intuit.quickbooks.accounting'], state });
+    },
+    async exchangeCode(callbackUrl) {
+      count('token');
+      const res = await withDeadline(deadline, 'token exchange', () => oauth().createToken(callbackUrl));
+      return tokenSetFrom(res.getJson());
+    },
+    async refresh(refreshToken) {
+      count('token');
+      const res = await withDeadline(deadline, 'token refresh', () => oauth().refreshUsingToken(refreshToken));
+      return tokenSetFrom(res.getJson());
+    },
+    async revoke(refreshToken) {
+      count('token');
+      await withDeadline(deadline, 'token revoke', () => oauth().revoke({ token: refreshToken }));
+    },
+  };
+}

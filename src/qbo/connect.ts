@@ -1,0 +1,54 @@
+import type { Types } from 'mongoose';
+import type { Queues } from '../../queues';
+import { ensureSyncSchedule } from '../../queues/schedules';
+import { DomainError } from '../errors';
+import { QboConnection, type QboConnectionDoc } from '../db/models';
+import { getOrganization } from '../directory/organizations';
+import type { Logger } from '../logger';
+import { requestSync, type SyncRequestResult } from '../sync/request';
+import type { QboClient } from './client';
+import { sealTokens } from './tokens';
+import type { Redis } from 'ioredis';
+
+export interface ConnectDeps {
+  qbo: QboClient;
+  queues: Queues;
+  redis: Redis;
+  tokenKey: Buffer;
+  keyPrefix: string;
+  logger: Logger;
+  environment: 'sandbox' | 'production';
+  defaultIntervalMinutes: number;
+}
+
+/**
+ * Finishes Intuit's consent: exchanges the code once, stores the encrypted tokens and realm,
+ * refuses a realm already connected to another organisation, schedules syncs and queues the
+ * first (full) sync.
+ */
+export async function completeConnection(deps: ConnectDeps, orgId: string, callbackUrl: string): Promise<{ connection: QboConnectionDoc; firstSync: SyncRequestResult }> {
+  const org = await getOrganization(orgId);
+  const params = new URL(callbackUrl).searchParams;
+  const realmId = params.get('realmId');
+  if (params.get('error')) throw new DomainError('qbo_consent_denied', `Intuit answered: ${params.get('error')}`);
+  if (!params.get('code') || !realmId) throw new DomainError('invalid_callback', 'The callback URL lacks code or realmId');
+  if (!/^\d{1,30}$/.test(realmId)) throw new DomainError('invalid_callback', 'The realmId in the callback URL is not a QuickBooks company id');
+  const other = await QboConnection.findOne({ realmId, orgId: { $ne: org._id } }, { orgId: 1 }).lean<{ orgId: Types.ObjectId }>();
+  if (other) throw new DomainError('realm_taken', `QuickBooks company ${realmId} is already connected to another organisation`);
+
+  const tokens = await deps.qbo.exchangeCode(callbackUrl);
+  await QboConnection.updateOne(
+    { orgId: org._id },
+    {
+      $set: { realmId, environment: deps.environment, status: 'connected', statusReason: null, ...sealTokens(tokens, deps.tokenKey) },
+      $inc: { tokenVersion: 1 },
+      $setOnInsert: { orgId: org._id, lastFullSyncAt: null, lastCdcAt: null },
+    },
+    { upsert: true },
+  );
+  const connection = (await QboConnection.findOne({ orgId: org._id }).lean<QboConnectionDoc>()) as QboConnectionDoc;
+  await ensureSyncSchedule(deps.queues, orgId, org.settings.syncIntervalMinutes ?? deps.defaultIntervalMinutes);
+  const firstSync = await requestSync(deps, orgId, 'connect', 'full');
+  deps.logger.info({ orgId, realmId }, 'QuickBooks company connected');
+  return { connection, firstSync };
+}

@@ -1,0 +1,60 @@
+import { Redis } from 'ioredis';
+import mongoose from 'mongoose';
+import { createQueues, type Queues } from '../queues';
+import type { Config } from './config';
+import { ALL_MODELS } from './db/models';
+import { createLogger, type Logger } from './logger';
+import { createQboClient, type QboClient } from './qbo/client';
+
+/**
+ * The composition root shared by every process: config, logger, connections and queues are
+ * built once here and passed in; `close()` tears them down in reverse order, once.
+ */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  queues: Queues;
+  qbo: QboClient;
+  close(): Promise<void>;
+}
+
+export async function createRuntime(config: Config, opts: { logger?: Logger; name?: string } = {}): Promise<Runtime> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL, { proc: opts.name ?? 'app' });
+  // BullMQ wants maxRetriesPerRequest null: blocking commands must wait out a Redis restart.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
+  redis.on('error', (err) => logger.warn({ err }, 'Redis connection error'));
+  // Tests (and the demo) may hand over an open default connection; then it is theirs to close.
+  const ownsMongo = mongoose.connection.readyState === mongoose.ConnectionStates.disconnected;
+  if (ownsMongo) await mongoose.connect(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
+  await Promise.all(ALL_MODELS.map((m) => m.createIndexes()));
+  const queues = createQueues(redis, config.QUEUE_PREFIX);
+  const qbo = createQboClient({
+    apiBase: config.qboApiBase,
+    authorizeUrl: config.QBO_AUTHORIZE_URL,
+    tokenUrl: config.QBO_TOKEN_URL,
+    revokeUrl: config.QBO_REVOKE_URL,
+    clientId: config.QBO_CLIENT_ID,
+    clientSecret: config.QBO_CLIENT_SECRET,
+    redirectUri: config.QBO_REDIRECT_URI,
+    environment: config.QBO_ENVIRONMENT,
+    minorVersion: config.QBO_MINOR_VERSION,
+    timeoutMs: config.QBO_HTTP_TIMEOUT_MS,
+  });
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    logger,
+    redis,
+    queues,
+    qbo,
+    close() {
+      closing ??= (async () => {
+        await queues.close();
+        if (ownsMongo) await mongoose.disconnect();
+        redis.disconnect();
+      })();
+      return closing;
+    },
+  };
+}

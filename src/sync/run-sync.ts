@@ -1,0 +1,432 @@
+import type { Redis } from 'ioredis';
+import { Types } from 'mongoose';
+import type { Queues } from '../../queues';
+import { eventJobId } from '../../queues/member-events';
+import {
+  employeeKey,
+  Member,
+  Organization,
+  QboConnection,
+  QboEmployee,
+  SyncRun,
+  type MemberDoc,
+  type QboConnectionDoc,
+  type QboEmployeeDoc,
+  type SyncCounts,
+  type SyncMode,
+  type SyncRunDoc,
+} from '../db/models';
+import type { Logger } from '../logger';
+import { Directory } from '../matching/match';
+import { classifyQboError } from '../qbo/classify';
+import type { QboClient, QboContext } from '../qbo/client';
+import { parseCdc, parseEmployee, parseQboTime, parseQueryPage, type QboDeletedStub, type QboEmployeeRecord } from '../qbo/parse';
+import { getAccessToken, loadConnection } from '../qbo/tokens';
+import { publishEvents, type PendingEvent } from './events';
+import { decideLink, linkStateOf, sameHint, sameLink, type Claims, type LinkState } from './link';
+import { mergeEmployee, pickData, sameData, type EmployeeData } from './merge';
+import { moveRun } from './run-state';
+
+export interface SyncDeps {
+  redis: Redis;
+  queues: Queues;
+  qbo: QboClient;
+  tokenKey: Buffer;
+  logger: Logger;
+  keyPrefix: string;
+  pageSize: number;
+}
+
+export const MESSAGES = {
+  none: 'No new members detected to sync',
+  some: 'New members detected to sync',
+} as const;
+
+// CDC reaches 30 days back; keep a margin so a cursor is never refused at the edge.
+const CDC_MAX_AGE_MS = 29 * 24 * 3600_000;
+// Intuit caps CDC at 1000 objects with no paging: a full answer may be truncated.
+const CDC_CAP = 1000;
+// Re-read the last minute on the next CDC: clocks and same-second updates make the edge fuzzy.
+const CURSOR_OVERLAP_MS = 60_000;
+const SEEN_TTL_S = 2 * 24 * 3600;
+
+export class SyncError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SyncError';
+  }
+}
+
+type Row = QboEmployeeRecord | QboDeletedStub;
+
+/** What we hold of one employee while syncing: its data, link and whether it was reported new. */
+interface Held {
+  _id: string;
+  data: EmployeeData;
+  link: LinkState;
+  version: number;
+  newDetected: boolean;
+  changedAt: Date | null;
+}
+
+interface SyncState {
+  run: SyncRunDoc;
+  orgId: Types.ObjectId;
+  conn: QboConnectionDoc;
+  directory: Directory;
+  claims: Claims;
+  counts: SyncCounts;
+  problems: { qboId: string; problem: string }[];
+  log: Logger;
+}
+
+const zeroCounts = (): SyncCounts => ({
+  fetched: 0,
+  created: 0,
+  updated: 0,
+  unchanged: 0,
+  deleted: 0,
+  skipped: 0,
+  linkChanges: 0,
+  newDetected: 0,
+  candidates: 0,
+  qboRequests: 0,
+});
+
+const HELD_PROJECTION = {
+  qboId: 1,
+  syncToken: 1,
+  givenName: 1,
+  middleName: 1,
+  familyName: 1,
+  displayName: 1,
+  email: 1,
+  employeeNumber: 1,
+  active: 1,
+  deleted: 1,
+  qboUpdatedAt: 1,
+  newDetectedAt: 1,
+  link: 1,
+} as const;
+
+function toHeld(d: QboEmployeeDoc): Held {
+  return {
+    _id: d._id,
+    data: pickData(d),
+    link: linkStateOf(d.link),
+    version: d.link?.version ?? 0,
+    newDetected: d.newDetectedAt != null,
+    changedAt: d.link?.changedAt ?? null,
+  };
+}
+
+/** Every employee of the org, read once (full syncs): one scan instead of one per page. */
+async function loadAllHeld(orgId: Types.ObjectId): Promise<Map<string, Held>> {
+  const held = new Map<string, Held>();
+  const cursor = QboEmployee.find({ orgId }, HELD_PROJECTION).lean<QboEmployeeDoc>().cursor({ batchSize: 2000 });
+  for await (const d of cursor) held.set(d.qboId, toHeld(d as QboEmployeeDoc));
+  return held;
+}
+
+/** The few employees a CDC answer names, read by _id. */
+async function loadSomeHeld(orgId: Types.ObjectId, qboIds: string[]): Promise<Map<string, Held>> {
+  const docs = await Promise.all(qboIds.map((id) => QboEmployee.findById(employeeKey(orgId, id), HELD_PROJECTION).lean<QboEmployeeDoc>()));
+  return new Map(docs.filter((d): d is QboEmployeeDoc => d !== null).map((d) => [d.qboId, toHeld(d)]));
+}
+
+/** One call to QBO with the connection's token; a 401 forces one refresh and one retry. */
+async function callQbo<T>(deps: SyncDeps, st: SyncState, fn: (ctx: QboContext) => Promise<T>): Promise<T> {
+  let token = await getAccessToken(deps, st.conn);
+  for (let attempt = 0; ; attempt++) {
+    st.counts.qboRequests++;
+    try {
+      return await fn({ realmId: st.conn.realmId, accessToken: token });
+    } catch (err) {
+      if (attempt > 0 || classifyQboError(err).kind !== 'token_expired') throw err;
+      const fresh = await QboConnection.findById(st.conn._id).lean<QboConnectionDoc>();
+      if (fresh) st.conn = fresh;
+      token = await getAccessToken(deps, st.conn, token);
+    }
+  }
+}
+
+async function loadDirectory(orgId: Types.ObjectId): Promise<Directory> {
+  const members = await Member.find({ orgId }, { fullName: 1, email: 1 }).lean<Pick<MemberDoc, '_id' | 'fullName' | 'email'>[]>();
+  return new Directory(members.map((m) => ({ id: String(m._id), fullName: m.fullName, email: m.email })));
+}
+
+function claimsFrom(held: Iterable<[string, Held]>): Claims {
+  const claims: Claims = new Map();
+  for (const [qboId, h] of held) if (h.link.status === 'connected' && h.link.memberId) claims.set(h.link.memberId, qboId);
+  return claims;
+}
+
+async function loadClaims(orgId: Types.ObjectId): Promise<Claims> {
+  const linked = await QboEmployee.find({ orgId, 'link.status': 'connected' }, { qboId: 1, 'link.memberId': 1 }).lean<Pick<QboEmployeeDoc, 'qboId' | 'link'>[]>();
+  const claims: Claims = new Map();
+  for (const e of linked) if (e.link.memberId) claims.set(String(e.link.memberId), e.qboId);
+  return claims;
+}
+
+function parseRows(st: SyncState, raw: unknown[]): Row[] {
+  // The same employee can appear twice in one answer (CDC): the newest copy wins.
+  const byId = new Map<string, Row>();
+  for (const r of raw) {
+    const parsed = parseEmployee(r);
+    if (!parsed.ok) {
+      st.counts.skipped++;
+      if (st.problems.length < 100) st.problems.push({ qboId: parsed.qboId ?? '?', problem: parsed.problem });
+      continue;
+    }
+    const prev = byId.get(parsed.value.qboId);
+    if (!prev || (parsed.value.qboUpdatedAt?.getTime() ?? 0) >= (prev.qboUpdatedAt?.getTime() ?? 0)) {
+      byId.set(parsed.value.qboId, parsed.value);
+    }
+  }
+  return [...byId.values()];
+}
+
+const snapshot = (l: LinkState) => ({ status: l.status, reason: l.reason, memberId: l.memberId });
+
+function linkDoc(l: LinkState, version: number, changedAt: Date | null) {
+  return {
+    status: l.status,
+    reason: l.reason,
+    memberId: l.memberId ? new Types.ObjectId(l.memberId) : null,
+    matchedBy: l.matchedBy,
+    hint: { memberId: l.hint ? new Types.ObjectId(l.hint.memberId) : null, fullName: l.hint?.fullName ?? null, kind: l.hint?.kind ?? null },
+    version,
+    changedAt,
+  };
+}
+
+/**
+ * Applies one batch of QBO rows. Unchanged employees cost nothing; new ones are inserted in
+ * bulk; changed ones get one update each, guarded by the link version we read so that an
+ * admin's disconnect/connect landing meanwhile wins (the next sync looks again).
+ */
+async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: Map<string, Held>): Promise<void> {
+  st.counts.fetched += rows.length;
+  const now = new Date();
+  const orgId = String(st.orgId);
+  const events: PendingEvent[] = [];
+  const inserts: Record<string, unknown>[] = [];
+  const updates: { filter: Record<string, unknown>; set: Record<string, unknown> }[] = [];
+
+  for (const row of rows) {
+    const prev = held.get(row.qboId) ?? null;
+    if (!prev && row.deleted) {
+      // A stub for someone we never stored: nothing to mark, nothing to erase.
+      st.counts.unchanged++;
+      continue;
+    }
+    const data = mergeEmployee(prev?.data ?? null, row);
+    const prevLink = prev?.link ?? linkStateOf(null);
+    const link = decideLink(row.qboId, prevLink, data, st.directory, st.claims);
+    const linkChanged = !prev || !sameLink(prevLink, link);
+    if (prev && !linkChanged && sameData(prev.data, data) && sameHint(prevLink, link)) {
+      st.counts.unchanged++;
+      continue;
+    }
+    const _id = employeeKey(orgId, row.qboId);
+    const version = (prev?.version ?? 0) + (linkChanged ? 1 : 0);
+    const changedAt = linkChanged ? now : (prev?.changedAt ?? now);
+    const next: Held = { _id, data, link, version, newDetected: prev?.newDetected ?? false, changedAt };
+    const set: Record<string, unknown> = { ...data, link: linkDoc(link, version, changedAt), lastSyncRunId: st.run._id };
+
+    if (prev && linkChanged) {
+      st.counts.linkChanges++;
+      events.push({
+        id: eventJobId.linkChanged(orgId, row.qboId, version),
+        name: 'member.link_changed',
+        data: { orgId, qboId: row.qboId, employeeId: _id, version, from: snapshot(prevLink), to: snapshot(link), cause: 'sync', at: now.toISOString() },
+      });
+    } else if (!prev && link.status === 'connected') {
+      st.counts.linkChanges++;
+    }
+    const isCandidate = link.status === 'cannot_connect' && link.reason === 'no_match' && data.active && !data.deleted;
+    if (isCandidate && !next.newDetected) {
+      // Reported once per employee, whatever later syncs see.
+      st.counts.newDetected++;
+      next.newDetected = true;
+      set.newDetectedAt = now;
+      events.push({
+        id: eventJobId.newDetected(orgId, row.qboId),
+        name: 'member.new_detected',
+        data: { orgId, qboId: row.qboId, employeeId: _id, syncRunId: String(st.run._id), detectedAt: now.toISOString() },
+      });
+    }
+    if (data.deleted && !prev?.data.deleted) {
+      st.counts.deleted++;
+      events.push({
+        id: eventJobId.employeeRemoved(orgId, row.qboId),
+        name: 'qbo.employee_removed',
+        data: { orgId, qboId: row.qboId, employeeId: _id, memberId: prevLink.memberId, at: now.toISOString() },
+      });
+    }
+    if (prev) {
+      st.counts.updated++;
+      updates.push({ filter: { _id, 'link.version': prev.version }, set });
+    } else {
+      st.counts.created++;
+      inserts.push({ _id, orgId: st.orgId, realmId: st.conn.realmId, qboId: row.qboId, newDetectedAt: null, ...set });
+    }
+    held.set(row.qboId, next);
+  }
+
+  await publishEvents(deps.queues, events);
+  if (inserts.length > 0) {
+    try {
+      await QboEmployee.insertMany(inserts, { ordered: false, rawResult: false });
+    } catch (err) {
+      // A retried page may find rows its dead attempt already inserted: those are the same rows.
+      const code = (err as { code?: number }).code;
+      const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors ?? [];
+      const allDup = writeErrors.length > 0 && writeErrors.every((w) => (w.code ?? w.err?.code) === 11000);
+      if (!(code === 11000 || allDup)) throw err;
+    }
+  }
+  if (updates.length > 0) {
+    await QboEmployee.bulkWrite(
+      updates.map((u) => ({ updateOne: { filter: u.filter, update: { $set: u.set } } })),
+      { ordered: false },
+    );
+  }
+}
+
+const seenKey = (deps: SyncDeps, runId: Types.ObjectId) => `${deps.keyPrefix}:sync-seen:${String(runId)}`;
+
+async function saveProgress(st: SyncState, nextStart: number | null): Promise<void> {
+  await SyncRun.updateOne({ _id: st.run._id }, { $set: { 'progress.nextStart': nextStart, counts: st.counts, problems: st.problems } });
+}
+
+/**
+ * Lists every employee (active or not), page by page, then marks the ones a complete listing
+ * no longer contains as deleted. The ids seen so far live in Redis, so a retried run resumes at
+ * the page it had reached and still knows what it saw before.
+ */
+async function fullSync(deps: SyncDeps, st: SyncState, held: Map<string, Held>): Promise<void> {
+  const pageSize = deps.pageSize;
+  const key = seenKey(deps, st.run._id);
+  let start = st.run.progress?.nextStart ?? 1;
+  for (;;) {
+    const body = await callQbo(deps, st, (ctx) => deps.qbo.queryEmployeesPage(ctx, start, pageSize));
+    const page = parseQueryPage(body);
+    const rows = parseRows(st, page.rows);
+    await applyRows(deps, st, rows, held);
+    if (rows.length > 0) await deps.redis.multi().sadd(key, ...rows.map((r) => r.qboId)).expire(key, SEEN_TTL_S).exec();
+    // Never trust maxResults: only a short (or empty) page ends the listing.
+    if (page.rows.length < pageSize) break;
+    start += pageSize;
+    await saveProgress(st, start);
+  }
+  const vanished: QboDeletedStub[] = [];
+  const candidates = [...held.entries()].filter(([, h]) => !h.data.deleted).map(([qboId]) => qboId);
+  for (let i = 0; i < candidates.length; i += 5000) {
+    const batch = candidates.slice(i, i + 5000);
+    const flags = await deps.redis.smismember(key, ...batch);
+    batch.forEach((qboId, j) => {
+      if (flags[j] !== 1) vanished.push({ qboId, deleted: true, qboUpdatedAt: null });
+    });
+  }
+  if (vanished.length > 0) {
+    st.log.info({ vanished: vanished.length }, 'Employees missing from a complete listing are marked deleted');
+    const fetched = st.counts.fetched;
+    await applyRows(deps, st, vanished, held);
+    st.counts.fetched = fetched;
+  }
+  await deps.redis.del(key);
+}
+
+/** Applies CDC changes; incomplete when the answer may be truncated and a full sync is needed. */
+async function incrementalSync(deps: SyncDeps, st: SyncState, since: Date): Promise<{ complete: boolean; serverTime: Date | null }> {
+  const body = await callQbo(deps, st, (ctx) => deps.qbo.employeeChangesSince(ctx, since));
+  const raw = parseCdc(body);
+  const serverTime = parseQboTime((body as { time?: unknown } | null)?.time);
+  if (raw.length >= CDC_CAP) return { complete: false, serverTime };
+  const rows = parseRows(st, raw);
+  const held = await loadSomeHeld(st.orgId, rows.map((r) => r.qboId));
+  await applyRows(deps, st, rows, held);
+  return { complete: true, serverTime };
+}
+
+export interface SyncResult {
+  syncRunId: string;
+  mode: SyncMode;
+  counts: SyncCounts;
+  message: string;
+}
+
+/**
+ * Runs (or resumes) one sync run. Idempotent: a finished run returns its stored result, and a
+ * retried one re-applies pages as unchanged rows and re-queues events under the same ids.
+ */
+export async function runSync(deps: SyncDeps, syncRunId: string): Promise<SyncResult> {
+  const run = await SyncRun.findById(syncRunId).lean<SyncRunDoc>();
+  if (!run) throw new SyncError('sync_run_not_found', `Sync run ${syncRunId} does not exist`);
+  if (run.state === 'succeeded') {
+    return { syncRunId, mode: run.mode ?? run.requestedMode, counts: run.counts, message: run.message ?? '' };
+  }
+  if (run.state === 'failed') throw new SyncError('sync_run_failed', `Sync run ${syncRunId} already failed`);
+  const orgId = run.orgId;
+  const log = deps.logger.child({ orgId: String(orgId), syncRunId });
+  if (!(await Organization.exists({ _id: orgId }))) throw new SyncError('org_not_found', `Organisation ${String(orgId)} does not exist`);
+  const conn = await loadConnection(orgId);
+  const startedAt = run.startedAt ?? new Date();
+  await moveRun(run._id, 'running', { startedAt }, { attempts: 1 });
+
+  let mode: SyncMode = run.requestedMode;
+  const cursor = conn.lastCdcAt;
+  if (mode === 'incremental' && (!cursor || Date.now() - cursor.getTime() > CDC_MAX_AGE_MS)) {
+    log.info({ cursor }, 'CDC cursor missing or older than the 30-day window: running a full sync');
+    mode = 'full';
+  }
+  const st: SyncState = {
+    run,
+    orgId,
+    conn,
+    directory: await loadDirectory(orgId),
+    claims: new Map(),
+    counts: run.state === 'running' ? { ...zeroCounts(), ...run.counts } : zeroCounts(),
+    problems: run.problems ?? [],
+    log,
+  };
+
+  let nextCursor = new Date(startedAt.getTime() - CURSOR_OVERLAP_MS);
+  let candidates: number | null = null;
+  if (mode === 'incremental' && cursor) {
+    st.claims = await loadClaims(orgId);
+    const res = await incrementalSync(deps, st, cursor);
+    if (res.complete) {
+      if (res.serverTime) nextCursor = new Date(Math.min(res.serverTime.getTime(), Date.now()) - CURSOR_OVERLAP_MS);
+    } else {
+      log.info('CDC answer reached the 1000-object cap: running a full sync');
+      mode = 'full';
+    }
+  }
+  if (mode === 'full') {
+    const held = await loadAllHeld(orgId);
+    st.claims = claimsFrom(held);
+    await fullSync(deps, st, held);
+    candidates = 0;
+    for (const h of held.values()) {
+      if (h.link.status === 'cannot_connect' && h.link.reason === 'no_match' && h.data.active && !h.data.deleted) candidates++;
+    }
+  }
+  st.counts.candidates =
+    candidates ??
+    (await QboEmployee.countDocuments({ orgId, 'link.status': 'cannot_connect', 'link.reason': 'no_match', active: true, deleted: false }));
+  const message = st.counts.candidates > 0 ? MESSAGES.some : MESSAGES.none;
+
+  const cursorSet: Record<string, unknown> = {};
+  if (!cursor || nextCursor > cursor) cursorSet.lastCdcAt = nextCursor;
+  if (mode === 'full') cursorSet.lastFullSyncAt = startedAt;
+  if (Object.keys(cursorSet).length > 0) await QboConnection.updateOne({ _id: conn._id }, { $set: cursorSet });
+
+  await moveRun(run._id, 'succeeded', { mode, counts: st.counts, problems: st.problems, message, finishedAt: new Date(), 'progress.nextStart': null });
+  log.info({ mode, counts: st.counts }, message);
+  return { syncRunId, mode, counts: st.counts, message };
+}

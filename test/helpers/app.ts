@@ -1,0 +1,118 @@
+/**
+ * An in-process product for integration tests: the QBO sandbox over HTTP, a runtime on the
+ * test's own database and queue prefix, and real BullMQ workers. Nothing here is mocked.
+ */
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config';
+import { addMember } from '../../src/directory/members';
+import { createOrganization, type NewOrganization } from '../../src/directory/organizations';
+import { createLogger } from '../../src/logger';
+import { completeConnection } from '../../src/qbo/connect';
+import { createRuntime, type Runtime } from '../../src/runtime';
+import { requestSync } from '../../src/sync/request';
+import { waitForRun } from '../../src/sync/wait';
+import type { SyncMode, SyncRunDoc } from '../../src/db/models';
+import { startQboSandbox, type CompanyInput, type QboSandbox, type SandboxOptions } from '../../sandbox/server';
+import { startWorkers, type WorkerOptions, type Workers } from '../../workers/index';
+import type { TestEnv } from './env';
+
+export const TEST_TOKEN_KEY = 'a'.repeat(64);
+
+export interface TestApp {
+  sandbox: QboSandbox;
+  config: Config;
+  rt: Runtime;
+  workers: Workers | null;
+  env: Record<string, string>;
+  startWorkers(opts?: WorkerOptions): Workers;
+  createOrg(members?: { fullName: string; email?: string | null }[], org?: Partial<NewOrganization>): Promise<string>;
+  /** Connects the org to `realmId` through the sandbox's OAuth; waits for the first sync unless told not to. */
+  connect(orgId: string, realmId: string, opts?: { wait?: boolean }): Promise<{ firstRunId: string; run: SyncRunDoc | null }>;
+  sync(orgId: string, mode?: SyncMode): Promise<SyncRunDoc>;
+  close(): Promise<void>;
+}
+
+export function testEnvVars(env: TestEnv, sandbox: QboSandbox, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    REDIS_URL: env.redisUrl,
+    MONGO_URL: env.mongoUrl,
+    QUEUE_PREFIX: env.queuePrefix,
+    TOKEN_ENCRYPTION_KEY: TEST_TOKEN_KEY,
+    QBO_CLIENT_ID: 'sandbox-client-id',
+    QBO_CLIENT_SECRET: 'sandbox-client-secret',
+    QBO_API_BASE: sandbox.url,
+    QBO_AUTHORIZE_URL: sandbox.authorizeUrl,
+    QBO_TOKEN_URL: sandbox.tokenUrl,
+    QBO_REVOKE_URL: sandbox.revokeUrl,
+    QBO_HTTP_TIMEOUT_MS: '3000',
+    SYNC_LOCK_TTL_MS: '15000',
+    ...extra,
+  };
+}
+
+export async function startTestApp(
+  env: TestEnv,
+  opts: { sandbox?: SandboxOptions; workers?: WorkerOptions | false; config?: Record<string, string> } = {},
+): Promise<TestApp> {
+  const sandbox = await startQboSandbox(opts.sandbox);
+  const vars = testEnvVars(env, sandbox, opts.config);
+  const config = loadConfig(vars);
+  const rt = await createRuntime(config, { logger: createLogger(config.LOG_LEVEL, { proc: 'test' }) });
+  const started: Workers[] = [];
+  const app: TestApp = {
+    sandbox,
+    config,
+    rt,
+    workers: null,
+    env: vars,
+    startWorkers(wopts = { lockDurationMs: 5000, stalledIntervalMs: 2000 }) {
+      const w = startWorkers(rt, wopts);
+      started.push(w);
+      app.workers = w;
+      return w;
+    },
+    async createOrg(members = [], org = {}) {
+      const doc = await createOrganization({ name: `Org ${randomBytes(2).toString('hex')}`, ...org });
+      for (const m of members) await addMember(String(doc._id), m);
+      return String(doc._id);
+    },
+    async connect(orgId, realmId, copts = {}) {
+      const code = sandbox.issueAuthorizationCode(realmId, config.QBO_REDIRECT_URI);
+      const callback = `${config.QBO_REDIRECT_URI}?code=${encodeURIComponent(code)}&state=test&realmId=${realmId}`;
+      const res = await completeConnection(
+        {
+          qbo: rt.qbo,
+          queues: rt.queues,
+          redis: rt.redis,
+          tokenKey: config.tokenKey,
+          keyPrefix: config.QUEUE_PREFIX,
+          logger: rt.logger,
+          environment: config.QBO_ENVIRONMENT,
+          defaultIntervalMinutes: config.SYNC_DEFAULT_INTERVAL_MINUTES,
+        },
+        orgId,
+        callback,
+      );
+      const run = copts.wait === false ? null : await waitForRun(res.firstSync.syncRunId, 60_000, 50);
+      return { firstRunId: res.firstSync.syncRunId, run };
+    },
+    async sync(orgId, mode = 'incremental') {
+      const req = await requestSync({ redis: rt.redis, queues: rt.queues, keyPrefix: config.QUEUE_PREFIX }, orgId, 'manual', mode);
+      const run = await waitForRun(req.syncRunId, 60_000, 50);
+      if (!run) throw new Error(`sync run ${req.syncRunId} did not finish`);
+      return run;
+    },
+    async close() {
+      for (const w of started) await w.close();
+      await rt.close();
+      await sandbox.close();
+    },
+  };
+  if (opts.workers !== false) app.startWorkers(opts.workers || undefined);
+  return app;
+}
+
+export function loadCompany(sandbox: QboSandbox, realmId: string, company: CompanyInput): void {
+  sandbox.loadCompany(realmId, company);
+}

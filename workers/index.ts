@@ -1,0 +1,70 @@
+import { Worker } from 'bullmq';
+import { QUEUE } from '../queues';
+import { ensureSyncSchedule } from '../queues/schedules';
+import { Organization, QboConnection, type OrganizationDoc } from '../src/db/models';
+import { backoffMs } from '../src/qbo/classify';
+import type { Runtime } from '../src/runtime';
+import { observeWorker } from './observe';
+import { createSyncProcessor } from './sync.worker';
+
+export interface WorkerOptions {
+  /** BullMQ job lock; a killed worker's job is picked up again after about this long. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+export interface Workers {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+/** Starts a worker for every queue this build processes. `close()` drains: active jobs finish first. */
+export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
+  const { config } = rt;
+  const common = {
+    connection: rt.redis,
+    prefix: config.QUEUE_PREFIX,
+    lockDuration: opts.lockDurationMs ?? 30_000,
+    stalledInterval: opts.stalledIntervalMs ?? 30_000,
+    maxStalledCount: 5,
+  };
+  const sync = new Worker(
+    QUEUE.sync,
+    createSyncProcessor({
+      redis: rt.redis,
+      queues: rt.queues,
+      qbo: rt.qbo,
+      tokenKey: config.tokenKey,
+      logger: rt.logger.child({ queue: QUEUE.sync }),
+      keyPrefix: config.QUEUE_PREFIX,
+      pageSize: config.QBO_PAGE_SIZE,
+      lockTtlMs: config.SYNC_LOCK_TTL_MS,
+    }),
+    {
+      ...common,
+      concurrency: config.SYNC_CONCURRENCY,
+      settings: { backoffStrategy: (attemptsMade: number) => backoffMs(attemptsMade, { baseMs: 2000, capMs: 5 * 60_000 }) },
+    },
+  );
+  const workers = [sync];
+  for (const w of workers) observeWorker(w, rt.logger);
+  let closing: Promise<void> | null = null;
+  return {
+    workers,
+    close() {
+      closing ??= Promise.all(workers.map((w) => w.close())).then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+/** One scheduler per connected organisation; safe to run on every start of every process. */
+export async function reconcileSchedules(rt: Runtime): Promise<number> {
+  const conns = await QboConnection.find({ status: 'connected' }, { orgId: 1 }).lean<{ orgId: unknown }[]>();
+  const orgs = await Organization.find({ _id: { $in: conns.map((c) => c.orgId) } }, { settings: 1 }).lean<OrganizationDoc[]>();
+  for (const org of orgs) {
+    await ensureSyncSchedule(rt.queues, String(org._id), org.settings.syncIntervalMinutes ?? rt.config.SYNC_DEFAULT_INTERVAL_MINUTES);
+  }
+  return orgs.length;
+}
+

@@ -1,0 +1,52 @@
+import { ConfigError, loadConfig } from '../src/config';
+import { createLogger } from '../src/logger';
+import { createRuntime } from '../src/runtime';
+import { reconcileSchedules, startWorkers } from './index';
+
+/**
+ * `npm run start:worker`: every queue's worker in one process. Stateless: run as many copies
+ * as you like. On SIGTERM/SIGINT the workers drain (active jobs finish) before connections close.
+ */
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.LOG_LEVEL, { proc: 'worker' });
+  const rt = await createRuntime(config, { logger });
+  const workers = startWorkers(rt);
+  const scheduled = await reconcileSchedules(rt);
+  logger.info({ scheduled, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'Draining workers');
+    void workers
+      .close()
+      .then(() => rt.close())
+      .then(() => {
+        logger.info('Stopped');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, 'Shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { ZodError } from 'zod';
+import { SyncRun } from '../src/db/models';
+import { tryAcquire } from '../src/lock';
+import type { Logger } from '../src/logger';
+import { classifyQboError } from '../src/qbo/classify';
+import { ConnectionUnavailableError, markNeedsReauth, loadConnection } from '../src/qbo/tokens';
+import { clearPending, requestSync } from '../src/sync/request';
+import { runSync, SyncError, type SyncDeps, type SyncResult } from '../src/sync/run-sync';
+import { moveRun } from '../src/sync/run-state';
+import { syncJobSchema, syncTickSchema } from '../queues/sync';
+
+/**
+ * Processor of the `qbo-sync` queue. Thin: validate the payload, take the org's sync lease,
+ * call the domain, and map failures to BullMQ (permanent → UnrecoverableError, throttled →
+ * delayed without spending an attempt, transient → thrown for a backoff retry).
+ */
+
+export interface SyncWorkerDeps extends SyncDeps {
+  lockTtlMs: number;
+}
+
+const lockKey = (prefix: string, orgId: string) => `${prefix}:lock:sync:${orgId}`;
+
+type SyncJobUnion = Job<unknown, unknown, string>;
+
+function parse<T>(schema: { parse(v: unknown): T }, data: unknown): T {
+  try {
+    return schema.parse(data);
+  } catch (err) {
+    if (err instanceof ZodError) throw new UnrecoverableError(`Invalid job payload: ${err.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    throw err;
+  }
+}
+
+async function failRun(runId: string, code: string, message: string): Promise<void> {
+  await moveRun(runId, 'failed', { 'error.code': code, 'error.message': message, finishedAt: new Date() });
+}
+
+async function tick(deps: SyncWorkerDeps, job: SyncJobUnion, log: Logger): Promise<unknown> {
+  const { orgId } = parse(syncTickSchema, job.data);
+  try {
+    const conn = await loadConnection(orgId);
+    if (conn.status !== 'connected') {
+      log.info({ status: conn.status }, 'Scheduled sync skipped: connection is not usable');
+      return { skipped: conn.status };
+    }
+    return await requestSync(deps, orgId, 'schedule', 'incremental');
+  } catch (err) {
+    if (err instanceof ConnectionUnavailableError || err instanceof SyncError) {
+      log.warn({ code: err.code }, 'Scheduled sync skipped');
+      return { skipped: err.code };
+    }
+    throw err;
+  }
+}
+
+export function createSyncProcessor(deps: SyncWorkerDeps) {
+  return async function process(job: SyncJobUnion, token?: string): Promise<SyncResult | unknown> {
+    const log = deps.logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
+    if (job.name === 'sync-tick') return tick(deps, job, log);
+    if (job.name !== 'sync') throw new UnrecoverableError(`Unknown job ${String(job.name)} on the sync queue`);
+    const { orgId, syncRunId } = parse(syncJobSchema, job.data);
+
+    // One sync per organisation at a time, across every worker process. The lease owner is the
+    // job id, so a retry of this very job may take over the lease of its own dead attempt.
+    const lease = await tryAcquire(deps.redis, lockKey(deps.keyPrefix, orgId), deps.lockTtlMs, String(job.id));
+    if (!lease) {
+      await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
+      throw new DelayedError();
+    }
+    const heartbeat = setInterval(() => {
+      lease.extend(deps.lockTtlMs).catch((err: unknown) => log.warn({ err }, 'Could not extend the sync lease'));
+    }, Math.max(1000, Math.floor(deps.lockTtlMs / 3)));
+    try {
+      await clearPending(deps.redis, deps.keyPrefix, orgId, syncRunId);
+      return await runSync({ ...deps, logger: log }, syncRunId);
+    } catch (err) {
+      throw await mapFailure(deps, job, token, syncRunId, err, log);
+    } finally {
+      clearInterval(heartbeat);
+      await lease.release();
+    }
+  };
+}
+
+async function mapFailure(deps: SyncWorkerDeps, job: SyncJobUnion, token: string | undefined, runId: string, err: unknown, log: Logger): Promise<Error> {
+  if (err instanceof ConnectionUnavailableError || err instanceof SyncError) {
+    await failRun(runId, err.code, err.message);
+    log.warn({ code: err.code }, err.message);
+    return new UnrecoverableError(err.message);
+  }
+  const c = classifyQboError(err);
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  log.warn({ kind: c.kind, code: c.code, status: c.status, reason: c.reason }, 'Sync attempt failed');
+  switch (c.kind) {
+    case 'throttled': {
+      // Intuit asked us to wait: come back then, without spending an attempt.
+      await job.moveToDelayed(Date.now() + (c.waitMs ?? 60_000), token);
+      return new DelayedError();
+    }
+    case 'reauth': {
+      const run = await SyncRun.findById(runId, { orgId: 1 }).lean<{ orgId: unknown }>();
+      if (run) {
+        const conn = await loadConnection(String(run.orgId)).catch(() => null);
+        if (conn) await markNeedsReauth(conn._id, c.code);
+      }
+      await failRun(runId, 'connection_needs_reauth', c.reason);
+      return new UnrecoverableError(c.reason);
+    }
+    case 'permanent':
+      await failRun(runId, c.code, c.reason);
+      return new UnrecoverableError(c.reason);
+    default:
+      if (lastAttempt) await failRun(runId, c.code, c.reason);
+      return err instanceof Error ? err : new Error(c.reason);
+  }
+}
