@@ -7,10 +7,15 @@ import { SYNC_JOB_OPTIONS, schedulerId } from './sync';
  * idempotent: starting any number of processes, any number of times, leaves one scheduler.
  */
 export async function ensureSyncSchedule(queues: Queues, orgId: string, everyMinutes: number): Promise<void> {
+  const every = everyMinutes * 60_000;
+  // Left alone when it already runs at this interval: re-upserting would move its next tick.
+  const existing = await (queues.sync as Queue).getJobScheduler(schedulerId(orgId));
+  if (existing && Number(existing.every) === every) return;
   // BullMQ types the scheduler id as a job name; the untyped view keeps both honest.
   await (queues.sync as Queue).upsertJobScheduler(
     schedulerId(orgId),
-    { every: everyMinutes * 60_000 },
+    // The first tick comes one interval from now: connecting already queues the first sync.
+    { every, startDate: Date.now() + every },
     { name: 'sync-tick', data: { orgId }, opts: { removeOnComplete: SYNC_JOB_OPTIONS.removeOnComplete, removeOnFail: SYNC_JOB_OPTIONS.removeOnFail, attempts: 3, backoff: { type: 'exponential', delay: 5000 } } },
   );
 }

@@ -9,12 +9,13 @@ const STATUS_LABEL: Record<string, string> = {
   cannot_connect: 'Cannot connect',
 };
 
-function pad(s: string, n: number): string {
+function pad(raw: string, n: number): string {
+  const s = raw.normalize('NFC');
   return s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n);
 }
 
 export function printMembersTab(out: Out, tab: MembersTab): void {
-  out(`${pad('QBO id', 7)} ${pad('Employee (as in QuickBooks)', 30)} ${pad('Status', 15)} ${pad('Reason', 17)} ${pad('Member', 24)} Note`);
+  out(`${pad('QBO id', 7)} ${pad('Employee (as in QuickBooks)', 30)} ${pad('Status', 15)} ${pad('Reason / match', 17)} ${pad('Member', 24)} Note`);
   for (const r of tab.rows) {
     const notes: string[] = [];
     if (!r.active) notes.push('inactive in QBO');
@@ -22,7 +23,7 @@ export function printMembersTab(out: Out, tab: MembersTab): void {
     if (!r.email) notes.push('no e-mail');
     if (r.hint) notes.push(`nearly matches ${r.hint.fullName ?? r.hint.memberId} (${r.hint.kind ?? 'near miss'})`);
     out(
-      `${pad(r.qboId, 7)} ${pad(r.name, 30)} ${pad(STATUS_LABEL[r.status] ?? r.status, 15)} ${pad(r.reason ?? '', 17)} ${pad(r.member?.fullName ?? '', 24)} ${notes.join('; ')}`,
+      `${pad(r.qboId, 7)} ${pad(r.name, 30)} ${pad(STATUS_LABEL[r.status] ?? r.status, 15)} ${pad(r.reason ?? (r.matchedBy ? `by ${r.matchedBy}` : ''), 17)} ${pad(r.member?.fullName ?? '', 24)} ${notes.join('; ')}`,
     );
   }
   const by = (s: string) => tab.rows.filter((r) => r.status === s).length;

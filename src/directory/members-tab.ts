@@ -11,6 +11,7 @@ export interface MembersTabRow {
   deleted: boolean;
   status: string;
   reason: string | null;
+  matchedBy: string | null;
   member: { id: string; fullName: string; email: string | null } | null;
   hint: { memberId: string; fullName: string | null; kind: string | null } | null;
 }
@@ -37,6 +38,7 @@ export async function membersTab(orgId: string): Promise<MembersTab> {
       deleted: e.deleted,
       status: e.link.status,
       reason: e.link.reason ?? null,
+      matchedBy: e.link.matchedBy ?? null,
       member: m ? { id: String(m._id), fullName: m.fullName, email: m.email } : null,
       hint: e.link.hint?.memberId ? { memberId: String(e.link.hint.memberId), fullName: e.link.hint.fullName ?? null, kind: e.link.hint.kind ?? null } : null,
     };
