@@ -290,29 +290,18 @@ describe('Directory.match', () => {
     });
   });
 
-  it('matches 100,000 employees against 100,000 members well under a second', () => {
-    const n = 100_000;
+  // Speed lives in bench/matching.bench.ts; here only the bulk result.
+  it('matches a large directory by its indexes: every exact key found, every miss missed', () => {
+    const n = 5_000;
     const members: DirectoryMember[] = [];
     for (let i = 0; i < n; i++) members.push({ id: `p${i}`, fullName: `Given${i} Family${i}`, email: i % 2 ? `user${i}@example.com` : null });
     const dir = new Directory(members);
-    const employees = Array.from({ length: n }, (_, i) => ({
-      // A quarter miss on both keys, so the near-miss lookups are exercised too.
-      givenName: i % 4 === 0 ? `Other${i}` : `Given${i}`,
-      familyName: `Family${i}`,
-      email: i % 3 ? `User${i}@example.com` : null,
-    }));
-    // Best of two passes: the second runs on warmed-up code, and one slow pass on a busy CI
-    // machine (GC, other test files) should not fail the build.
-    let elapsed = Infinity;
-    for (let pass = 0; pass < 2; pass++) {
-      const start = performance.now();
-      let connected = 0;
-      for (const employee of employees) {
-        if (dir.match(employee, nobodyTaken).status === 'connected') connected++;
-      }
-      elapsed = Math.min(elapsed, performance.now() - start);
-      expect(connected).toBe(n * 0.75);
+    let connected = 0;
+    for (let i = 0; i < n; i++) {
+      // A quarter miss on the name; of those, odd ones still match by e-mail when they carry one.
+      const employee = { givenName: i % 4 === 0 ? `Other${i}` : `Given${i}`, familyName: `Family${i}`, email: i % 3 ? `User${i}@example.com` : null };
+      if (dir.match(employee, nobodyTaken).status === 'connected') connected++;
     }
-    expect(elapsed).toBeLessThan(1000);
+    expect(connected).toBe(n * 0.75);
   });
 });
