@@ -37,10 +37,10 @@ export interface RunningRedis {
 }
 
 export const FERRETDB_INSTALL =
-  'bash .ci/install-ferretdb   (builds github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2 from the Go module proxy; ' +
-  'a plain `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2` gives a binary that panics at start-up ' +
+  'npm run setup:services   (or: bash .ci/install-ferretdb, which builds github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2 ' +
+  'from the Go module proxy; a plain `go install …@v1.24.2` gives a binary that panics at start-up ' +
   'because the published module lacks build/version/version.txt)';
-export const REDIS_INSTALL = 'apt-get update && apt-get install -y redis-server';
+export const REDIS_INSTALL = 'npm run setup:services   (or: apt-get update && apt-get install -y redis-server)';
 
 /** A service the harness needs cannot be had; the message says what to install. */
 export class MissingServiceError extends Error {
