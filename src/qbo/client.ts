@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { QboBodyError } from './parse';
 
 /**
  * The one adapter over node-quickbooks and intuit-oauth. Both libraries are callback/static-URL
@@ -169,7 +170,15 @@ export function createQboClient(opts: QboClientOptions): QboClient {
     queryEmployeesPage(ctx, startPosition, maxResults) {
       count('query');
       const criteria = ` where Active IN (true, false) orderby Id startposition ${startPosition} maxresults ${maxResults}`;
-      return call('employee query', (cb) => qb(ctx).findEmployees(criteria, cb));
+      return call('employee query', (cb) => qb(ctx).findEmployees(criteria, cb)).catch((err: unknown) => {
+        // node-quickbooks reads `QueryResponse` itself before handing the body over, so a 200
+        // that is truncated or not JSON reaches us as its TypeError ("Cannot convert undefined
+        // or null to object"): name it for what it is, a body we could not read (retryable).
+        if (err instanceof TypeError) {
+          throw new QboBodyError(`QBO employee query answer has no readable QueryResponse (node-quickbooks: ${err.message})`);
+        }
+        throw err;
+      });
     },
     employeeChangesSince(ctx, since) {
       count('cdc');
