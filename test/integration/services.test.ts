@@ -34,10 +34,11 @@ describe('test services harness', () => {
   it('enforces the unique {orgId, qboId} index on qbo employees', async () => {
     const orgId = new Types.ObjectId();
     const base = { orgId, realmId: 'realm-1', qboId: '55', givenName: 'Ada', familyName: 'Lovelace' };
-    await QboEmployee.create(base);
-    await expect(QboEmployee.create({ ...base, givenName: 'Other' })).rejects.toMatchObject({ code: 11000 });
+    // Distinct _ids, so it is the {orgId, qboId} index that refuses the second row.
+    await QboEmployee.create({ _id: 'a', ...base });
+    await expect(QboEmployee.create({ _id: 'b', ...base, givenName: 'Other' })).rejects.toMatchObject({ code: 11000 });
     // The same QBO id in another organization is a different employee.
-    await QboEmployee.create({ ...base, orgId: new Types.ObjectId() });
+    await QboEmployee.create({ _id: 'c', ...base, orgId: new Types.ObjectId() });
     expect(await QboEmployee.countDocuments({ qboId: '55' })).toBe(2);
 
     const indexes = await QboEmployee.collection.indexes();
