@@ -17,7 +17,7 @@ import { membersTab } from '../src/directory/members-tab';
 import { createOrganization } from '../src/directory/organizations';
 import { MissingServiceError, mongoUrlForDb, startServices } from '../src/dev/services';
 import { createLogger } from '../src/logger';
-import { completeConnection } from '../src/qbo/connect';
+import { completeConnection, connectDeps } from '../src/qbo/connect';
 import { createRuntime } from '../src/runtime';
 import { waitForRun } from '../src/sync/wait';
 import { startQboSandbox, type CompanyInput } from '../sandbox/server';
@@ -92,16 +92,7 @@ async function main(): Promise<number> {
     const callback = authorize.headers.get('location');
     if (!callback) throw new Error(`The sandbox did not redirect from its consent page (HTTP ${authorize.status})`);
     const connected = await completeConnection(
-      {
-        qbo: rt.qbo,
-        queues: rt.queues,
-        redis: rt.redis,
-        tokenKey: config.tokenKey,
-        keyPrefix: config.QUEUE_PREFIX,
-        logger: rt.logger,
-        environment: config.QBO_ENVIRONMENT,
-        defaultIntervalMinutes: config.SYNC_DEFAULT_INTERVAL_MINUTES,
-      },
+      connectDeps(rt),
       String(org._id),
       callback,
     );

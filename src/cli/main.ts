@@ -5,7 +5,7 @@ import { membersTab } from '../directory/members-tab';
 import { createOrganization } from '../directory/organizations';
 import { DomainError } from '../errors';
 import { createLogger } from '../logger';
-import { completeConnection } from '../qbo/connect';
+import { completeConnection, connectDeps } from '../qbo/connect';
 import { ConnectionUnavailableError } from '../qbo/tokens';
 import { createRuntime, type Runtime } from '../runtime';
 import { requestSync } from '../sync/request';
@@ -95,16 +95,7 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     const orgId = need(values, 'org');
     const callback = await consentCallbackUrl(rt, orgId, values['callback-url']);
     const res = await completeConnection(
-      {
-        qbo: rt.qbo,
-        queues: rt.queues,
-        redis: rt.redis,
-        tokenKey: rt.config.tokenKey,
-        keyPrefix: rt.config.QUEUE_PREFIX,
-        logger: rt.logger,
-        environment: rt.config.QBO_ENVIRONMENT,
-        defaultIntervalMinutes: rt.config.SYNC_DEFAULT_INTERVAL_MINUTES,
-      },
+      connectDeps(rt),
       orgId,
       callback,
     );

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Types } from 'mongoose';
 import type { Queues } from '../../queues';
 import { ensureSyncSchedule } from '../../queues/schedules';
@@ -5,10 +6,10 @@ import { DomainError } from '../errors';
 import { QboConnection, type QboConnectionDoc } from '../db/models';
 import { getOrganization } from '../directory/organizations';
 import type { Logger } from '../logger';
+import type { Runtime } from '../runtime';
 import { requestSync, type SyncRequestResult } from '../sync/request';
 import type { QboClient } from './client';
 import { sealTokens } from './tokens';
-import type { Redis } from 'ioredis';
 
 export interface ConnectDeps {
   qbo: QboClient;
@@ -19,6 +20,19 @@ export interface ConnectDeps {
   logger: Logger;
   environment: 'sandbox' | 'production';
   defaultIntervalMinutes: number;
+}
+
+export function connectDeps(rt: Runtime): ConnectDeps {
+  return {
+    qbo: rt.qbo,
+    queues: rt.queues,
+    redis: rt.redis,
+    tokenKey: rt.config.tokenKey,
+    keyPrefix: rt.config.QUEUE_PREFIX,
+    logger: rt.logger,
+    environment: rt.config.QBO_ENVIRONMENT,
+    defaultIntervalMinutes: rt.config.SYNC_DEFAULT_INTERVAL_MINUTES,
+  };
 }
 
 /**

@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { addMember } from '../../src/directory/members';
 import { createOrganization, type NewOrganization } from '../../src/directory/organizations';
 import { createLogger } from '../../src/logger';
-import { completeConnection } from '../../src/qbo/connect';
+import { completeConnection, connectDeps } from '../../src/qbo/connect';
 import { createRuntime, type Runtime } from '../../src/runtime';
 import { requestSync } from '../../src/sync/request';
 import { waitForRun } from '../../src/sync/wait';
@@ -81,16 +81,7 @@ export async function startTestApp(
       const code = sandbox.issueAuthorizationCode(realmId, config.QBO_REDIRECT_URI);
       const callback = `${config.QBO_REDIRECT_URI}?code=${encodeURIComponent(code)}&state=test&realmId=${realmId}`;
       const res = await completeConnection(
-        {
-          qbo: rt.qbo,
-          queues: rt.queues,
-          redis: rt.redis,
-          tokenKey: config.tokenKey,
-          keyPrefix: config.QUEUE_PREFIX,
-          logger: rt.logger,
-          environment: config.QBO_ENVIRONMENT,
-          defaultIntervalMinutes: config.SYNC_DEFAULT_INTERVAL_MINUTES,
-        },
+        connectDeps(rt),
         orgId,
         callback,
       );
