@@ -45,6 +45,11 @@ const schema = z.object({
   SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   // How long one sync may hold the per-org lock before another worker may take it, in ms.
   SYNC_LOCK_TTL_MS: z.coerce.number().int().min(1000).default(120_000),
+  // BullMQ job lock of the workers, in ms: a worker that dies (crash, SIGKILL, lost host)
+  // holding a job gives it back to the queue about this long after its last lock renewal.
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(10 * 60_000).default(30_000),
+  // How often each worker looks for jobs whose lock expired (stalled) and hands them back, in ms.
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(10 * 60_000).default(30_000),
 });
 
 export type Config = z.infer<typeof schema> & { qboApiBase: string; tokenKey: Buffer };

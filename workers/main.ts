@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.LOG_LEVEL, { proc: 'worker' });
   const rt = await createRuntime(config, { logger });
-  const workers = startWorkers(rt);
+  const workers = startWorkers(rt, { lockDurationMs: config.WORKER_LOCK_DURATION_MS, stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS });
   const scheduled = await reconcileSchedules(rt);
   logger.info({ scheduled, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
 
