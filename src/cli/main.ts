@@ -27,6 +27,16 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   members --org <orgId> [--json]
 `;
 
+// The commands run() handles. Checked before config and connections are touched, so a mistyped
+// command answers with the usage (exit 2) even when the environment or the databases are not
+// there. Keep in step with run().
+const COMMANDS = ['org create', 'member add', 'qbo connect', 'sync', 'members'];
+
+function isCommand(argv: string[]): boolean {
+  const [cmd, sub] = argv;
+  return COMMANDS.includes(cmd ?? '') || COMMANDS.includes(`${cmd} ${sub}`);
+}
+
 class UsageError extends Error {}
 
 function need(values: Record<string, unknown>, name: string): string {
@@ -131,6 +141,10 @@ async function main(): Promise<number> {
   if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help') {
     process.stdout.write(USAGE);
     return argv.length === 0 ? 2 : 0;
+  }
+  if (!isCommand(argv)) {
+    process.stderr.write(`Unknown command "${argv.slice(0, 2).join(' ')}"\n\n${USAGE}`);
+    return 2;
   }
   let config;
   try {

@@ -32,7 +32,8 @@ export async function membersTab(orgId: string): Promise<MembersTab> {
     const m = e.link.memberId ? members.get(String(e.link.memberId)) : undefined;
     return {
       qboId: e.qboId,
-      name: employeeFullName(e) ?? e.displayName ?? '(no name)',
+      // employeeFullName already falls back to DisplayName; null means it is blank or invisible.
+      name: employeeFullName(e) ?? '(no name)',
       email: e.email,
       active: e.active,
       deleted: e.deleted,
