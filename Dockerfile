@@ -7,4 +7,5 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
 USER node
-CMD ["npm", "run", "start:worker"]
+# tsx directly, not npm: npm does not pass SIGTERM on, and the worker must drain on docker stop.
+CMD ["./node_modules/.bin/tsx", "workers/main.ts"]
