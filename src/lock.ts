@@ -46,3 +46,9 @@ export async function acquire(redis: Redis, key: string, ttlMs: number, waitMs: 
     await new Promise((r) => setTimeout(r, delay));
   }
 }
+
+/**
+ * The per-organisation lease under which everything that writes employee links runs: syncs
+ * and admin link actions. Holding it is what lets a sync write rows by _id alone.
+ */
+export const orgLinkLockKey = (prefix: string, orgId: string) => `${prefix}:lock:sync:${orgId}`;

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { ZodError } from 'zod';
 import { SyncRun } from '../src/db/models';
-import { tryAcquire } from '../src/lock';
+import { orgLinkLockKey, tryAcquire } from '../src/lock';
 import type { Logger } from '../src/logger';
 import { classifyQboError } from '../src/qbo/classify';
 import { ConnectionUnavailableError, markNeedsReauth, loadConnection } from '../src/qbo/tokens';
@@ -19,8 +19,6 @@ import { syncJobSchema, syncTickSchema } from '../queues/sync';
 export interface SyncWorkerDeps extends SyncDeps {
   lockTtlMs: number;
 }
-
-const lockKey = (prefix: string, orgId: string) => `${prefix}:lock:sync:${orgId}`;
 
 type SyncJobUnion = Job<unknown, unknown, string>;
 
@@ -64,7 +62,7 @@ export function createSyncProcessor(deps: SyncWorkerDeps) {
 
     // One sync per organisation at a time, across every worker process. The lease owner is the
     // job id, so a retry of this very job may take over the lease of its own dead attempt.
-    const lease = await tryAcquire(deps.redis, lockKey(deps.keyPrefix, orgId), deps.lockTtlMs, String(job.id));
+    const lease = await tryAcquire(deps.redis, orgLinkLockKey(deps.keyPrefix, orgId), deps.lockTtlMs, String(job.id));
     if (!lease) {
       await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
       throw new DelayedError();

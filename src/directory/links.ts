@@ -1,7 +1,10 @@
+import type { Redis } from 'ioredis';
+import type { Types } from 'mongoose';
 import type { Queues } from '../../queues';
 import { eventJobId } from '../../queues/member-events';
 import { employeeKey, QboEmployee, type QboEmployeeDoc } from '../db/models';
 import { DomainError } from '../errors';
+import { acquire, orgLinkLockKey } from '../lock';
 import { publishEvents } from '../sync/events';
 import { getOrganization } from './organizations';
 
@@ -9,8 +12,28 @@ import { getOrganization } from './organizations';
  * An admin cuts one employee's link. The member and the employee both stay; automatic syncs
  * never relink a disconnected employee. Idempotent: disconnecting twice changes nothing.
  */
-export async function disconnectEmployee(deps: { queues: Queues }, orgId: string, qboId: string): Promise<{ changed: boolean }> {
+export interface LinkActionDeps {
+  queues: Queues;
+  redis: Redis;
+  keyPrefix: string;
+}
+
+// A running sync holds the lease for its whole run; an admin action waits this long for it.
+const LEASE_WAIT_MS = 60_000;
+
+export async function disconnectEmployee(deps: LinkActionDeps, orgId: string, qboId: string): Promise<{ changed: boolean }> {
   const org = await getOrganization(orgId);
+  const lease = await acquire(deps.redis, orgLinkLockKey(deps.keyPrefix, String(org._id)), 30_000, LEASE_WAIT_MS);
+  if (!lease) throw new DomainError('org_busy', 'A sync of this organisation is running; try again in a minute');
+  try {
+    return await disconnectUnderLease(deps, org._id, qboId);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function disconnectUnderLease(deps: LinkActionDeps, orgObjectId: Types.ObjectId, qboId: string): Promise<{ changed: boolean }> {
+  const org = { _id: orgObjectId };
   const _id = employeeKey(org._id, qboId);
   const emp = await QboEmployee.findById(_id).lean<QboEmployeeDoc>();
   if (!emp) throw new DomainError('employee_not_found', `QuickBooks employee ${qboId} is not known for this organisation`);
@@ -26,9 +49,9 @@ export async function disconnectEmployee(deps: { queues: Queues }, orgId: string
     },
   ]);
   const res = await QboEmployee.updateOne(
-    { _id, 'link.version': emp.link.version },
+    { _id },
     { $set: { 'link.status': 'disconnected', 'link.reason': null, 'link.matchedBy': null, 'link.version': version, 'link.changedAt': now } },
   );
-  if (res.modifiedCount !== 1) throw new DomainError('concurrent_change', 'The link changed while it was being disconnected; try again');
+  if (res.matchedCount !== 1) throw new DomainError('employee_not_found', `QuickBooks employee ${qboId} is gone`);
   return { changed: true };
 }

@@ -231,8 +231,8 @@ function linkDoc(l: LinkState, version: number, changedAt: Date | null) {
 
 /**
  * Applies one batch of QBO rows. Unchanged employees cost nothing; new ones are inserted in
- * bulk; changed ones get one update each, guarded by the link version we read so that an
- * admin's disconnect/connect landing meanwhile wins (the next sync looks again).
+ * bulk; changed ones get one update each. Runs under the org's link lease (src/lock.ts), so no
+ * admin link change can land between our read and our write.
  */
 async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldMap): Promise<void> {
   st.counts.fetched += rows.length;
@@ -295,7 +295,8 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
     }
     if (prev) {
       st.counts.updated++;
-      updates.push({ filter: { _id, 'link.version': prev.version }, set: { ...set, updatedAt: now } });
+      // By _id alone (FerretDB's only fast path): the org lease keeps other link writers out.
+      updates.push({ filter: { _id }, set: { ...set, updatedAt: now } });
     } else {
       st.counts.created++;
       inserts.push({ _id, orgId: st.orgId, realmId: st.conn.realmId, qboId: row.qboId, newDetectedAt: null, createdAt: now, updatedAt: now, ...set });

@@ -69,7 +69,7 @@ describe('second sync after QBO changed', () => {
   });
 
   it('changes exactly the rows QBO changed, through one CDC request', async () => {
-    await disconnectEmployee({ queues: app.rt.queues }, orgId, '5');
+    await disconnectEmployee({ queues: app.rt.queues, redis: app.rt.redis, keyPrefix: app.config.QUEUE_PREFIX }, orgId, '5');
     const before = await snapshot();
 
     app.sandbox.updateEmployee(realm, '1', { GivenName: 'Emilia', DisplayName: 'Emilia Platt' });
