@@ -30,11 +30,12 @@ function serializeErr(err: unknown): Record<string, unknown> {
   return out;
 }
 
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
-  return pino({
+export function createLogger(level: string, bindings: Record<string, unknown> = {}, destination?: NodeJS.WritableStream): Logger {
+  const options = {
     level,
     base: { pid: process.pid, ...bindings },
     redact: { paths: REDACT, censor: '[redacted]' },
     serializers: { err: serializeErr },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
