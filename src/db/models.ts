@@ -65,6 +65,9 @@ const qboConnectionSchema = new Schema(
     lastFullSyncAt: { type: Date, default: null },
     // The CDC cursor: QBO time of the newest change already applied.
     lastCdcAt: { type: Date, default: null },
+    // The member directory as the last sync saw it (count and newest change): when it moved,
+    // an incremental sync also decides every link again from stored data.
+    directoryStamp: { type: String, default: null },
   },
   { timestamps: true },
 );
@@ -208,6 +211,7 @@ export interface QboConnectionDoc {
   tokenVersion: number;
   lastFullSyncAt: Date | null;
   lastCdcAt: Date | null;
+  directoryStamp: string | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -142,7 +142,7 @@ export class Directory {
    * @param isTaken whether a member is already linked to ANOTHER employee (a member links to at
    *   most one employee; the employee's own current link must answer false).
    */
-  match(employee: EmployeeIdentity, isTaken: (memberId: string) => boolean): MatchOutcome {
+  match(employee: EmployeeIdentity, isTaken: (memberId: string, matchedBy?: 'email' | 'name') => boolean): MatchOutcome {
     const email = normalizeEmail(employee.email);
     const name = normalizeName(employeeFullName(employee));
     if (email === null && name === null) {
@@ -164,8 +164,8 @@ export class Directory {
     return hint ? { status: 'cannot_connect', reason: 'no_match', hint } : NO_MATCH;
   }
 
-  private claim(memberId: string, matchedBy: 'email' | 'name', isTaken: (memberId: string) => boolean): MatchOutcome {
-    if (!isTaken(memberId)) return { status: 'connected', memberId, matchedBy };
+  private claim(memberId: string, matchedBy: 'email' | 'name', isTaken: (memberId: string, matchedBy?: 'email' | 'name') => boolean): MatchOutcome {
+    if (!isTaken(memberId, matchedBy)) return { status: 'connected', memberId, matchedBy };
     return { status: 'cannot_connect', reason: 'member_taken', hint: this.hint(memberId, 'taken_by_other') };
   }
 

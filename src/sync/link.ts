@@ -30,11 +30,21 @@ export function linkStateOf(link: EmployeeLink | null | undefined): LinkState {
   };
 }
 
-export type Claims = Map<string, string>;
+/** Member id → the employee holding it and how it matched. */
+export interface Claim {
+  qboId: string;
+  by: MatchedBy | null;
+}
+export type Claims = Map<string, Claim>;
 
-export function decideLink(qboId: string, prev: LinkState, emp: EmployeeData, directory: Directory, claims: Claims): LinkState {
+/**
+ * `displaced` collects employees whose name-matched member this employee's e-mail match took
+ * over: an e-mail match wins over a name match whatever order the rows come in, and the
+ * displaced employees must be decided again.
+ */
+export function decideLink(qboId: string, prev: LinkState, emp: EmployeeData, directory: Directory, claims: Claims, displaced?: Set<string>): LinkState {
   const release = () => {
-    if (prev.memberId && claims.get(prev.memberId) === qboId) claims.delete(prev.memberId);
+    if (prev.memberId && claims.get(prev.memberId)?.qboId === qboId) claims.delete(prev.memberId);
   };
   // An admin's disconnect stands until an admin connects again.
   if (prev.status === 'disconnected') return prev;
@@ -44,16 +54,19 @@ export function decideLink(qboId: string, prev: LinkState, emp: EmployeeData, di
   }
   // Links an admin made (import, explicit connect) hold while the member exists.
   if (prev.status === 'connected' && prev.memberId && (prev.matchedBy === 'import' || prev.matchedBy === 'manual') && directory.get(prev.memberId)) {
-    claims.set(prev.memberId, qboId);
+    claims.set(prev.memberId, { qboId, by: prev.matchedBy });
     return prev;
   }
-  const outcome = directory.match(emp, (memberId) => {
+  const outcome = directory.match(emp, (memberId, matchedBy) => {
     const holder = claims.get(memberId);
-    return holder !== undefined && holder !== qboId;
+    if (holder === undefined || holder.qboId === qboId) return false;
+    return !(matchedBy === 'email' && holder.by === 'name');
   });
   release();
   if (outcome.status === 'connected') {
-    claims.set(outcome.memberId, qboId);
+    const holder = claims.get(outcome.memberId);
+    if (holder && holder.qboId !== qboId) displaced?.add(holder.qboId);
+    claims.set(outcome.memberId, { qboId, by: outcome.matchedBy });
     return { status: 'connected', reason: null, memberId: outcome.memberId, matchedBy: outcome.matchedBy, hint: null };
   }
   return { status: 'cannot_connect', reason: outcome.reason, memberId: null, matchedBy: null, hint: outcome.hint };

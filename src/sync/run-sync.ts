@@ -80,6 +80,8 @@ interface SyncState {
   claims: Claims;
   counts: SyncCounts;
   problems: { qboId: string; problem: string }[];
+  /** Employees whose member an e-mail match took over: decided again before the run ends. */
+  displaced: Set<string>;
   log: Logger;
 }
 
@@ -179,21 +181,30 @@ async function callQbo<T>(deps: SyncDeps, st: SyncState, fn: (ctx: QboContext) =
   }
 }
 
-async function loadDirectory(orgId: Types.ObjectId): Promise<Directory> {
-  const members = await Member.find({ orgId }, { fullName: 1, email: 1 }).lean<Pick<MemberDoc, '_id' | 'fullName' | 'email'>[]>();
-  return new Directory(members.map((m) => ({ id: String(m._id), fullName: m.fullName, email: m.email })));
+async function loadDirectory(orgId: Types.ObjectId): Promise<{ directory: Directory; stamp: string }> {
+  const members = await Member.find({ orgId }, { fullName: 1, email: 1, updatedAt: 1 }).lean<Pick<MemberDoc, '_id' | 'fullName' | 'email' | 'updatedAt'>[]>();
+  let newest = 0;
+  for (const m of members) newest = Math.max(newest, m.updatedAt ? new Date(m.updatedAt).getTime() : 0);
+  return {
+    directory: new Directory(members.map((m) => ({ id: String(m._id), fullName: m.fullName, email: m.email }))),
+    stamp: `${members.length}:${newest}`,
+  };
 }
 
 function claimsFrom(held: HeldMap): Claims {
   const claims: Claims = new Map();
-  for (const [qboId, h] of held.entries()) if (h.link.status === 'connected' && h.link.memberId) claims.set(h.link.memberId, qboId);
+  for (const [qboId, h] of held.entries()) {
+    if (h.link.status === 'connected' && h.link.memberId) claims.set(h.link.memberId, { qboId, by: h.link.matchedBy });
+  }
   return claims;
 }
 
 async function loadClaims(orgId: Types.ObjectId): Promise<Claims> {
-  const linked = await QboEmployee.find({ orgId, 'link.status': 'connected' }, { qboId: 1, 'link.memberId': 1 }).lean<Pick<QboEmployeeDoc, 'qboId' | 'link'>[]>();
+  const linked = await QboEmployee.find({ orgId, 'link.status': 'connected' }, { qboId: 1, 'link.memberId': 1, 'link.matchedBy': 1 }).lean<
+    Pick<QboEmployeeDoc, 'qboId' | 'link'>[]
+  >();
   const claims: Claims = new Map();
-  for (const e of linked) if (e.link.memberId) claims.set(String(e.link.memberId), e.qboId);
+  for (const e of linked) if (e.link.memberId) claims.set(String(e.link.memberId), { qboId: e.qboId, by: e.link.matchedBy ?? null });
   return claims;
 }
 
@@ -251,7 +262,7 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
     }
     const data = mergeEmployee(prev?.data ?? null, row);
     const prevLink = prev?.link ?? linkStateOf(null);
-    const link = decideLink(row.qboId, prevLink, data, st.directory, st.claims);
+    const link = decideLink(row.qboId, prevLink, data, st.directory, st.claims, st.displaced);
     const linkChanged = !prev || !sameLink(prevLink, link);
     if (prev && !linkChanged && sameData(prev.data, data) && sameHint(prevLink, link)) {
       st.counts.unchanged++;
@@ -263,15 +274,13 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
     const next: Held = { _id, data, link, version, newDetected: prev?.newDetected ?? false, changedAt };
     const set: Record<string, unknown> = { ...data, link: linkDoc(link, version, changedAt), lastSyncRunId: st.run._id };
 
-    if (prev && linkChanged) {
+    if (linkChanged && (prev || link.status === 'connected')) {
       st.counts.linkChanges++;
       events.push({
         id: eventJobId.linkChanged(orgId, row.qboId, version),
         name: 'member.link_changed',
         data: { orgId, qboId: row.qboId, employeeId: _id, version, from: snapshot(prevLink), to: snapshot(link), cause: 'sync', at: now.toISOString() },
       });
-    } else if (!prev && link.status === 'connected') {
-      st.counts.linkChanges++;
     }
     const isCandidate = link.status === 'cannot_connect' && link.reason === 'no_match' && data.active && !data.deleted;
     if (isCandidate && !next.newDetected) {
@@ -323,6 +332,33 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
       { ordered: false },
     );
   }
+}
+
+function rowFromHeld(qboId: string, h: Held): Row {
+  if (h.data.deleted) return { qboId, deleted: true, qboUpdatedAt: h.data.qboUpdatedAt };
+  return { qboId, ...h.data, deleted: false };
+}
+
+/**
+ * Decides links again from stored data, without asking QBO: for employees an e-mail match
+ * displaced, or for everyone when the member directory changed since the last sync.
+ */
+async function relink(deps: SyncDeps, st: SyncState, qboIds: Iterable<string>, held: HeldMap): Promise<void> {
+  const fetched = st.counts.fetched;
+  let ids = [...qboIds];
+  for (let round = 0; ids.length > 0 && round < 10; round++) {
+    st.displaced.clear();
+    for (let i = 0; i < ids.length; i += 1000) {
+      const rows: Row[] = [];
+      for (const qboId of ids.slice(i, i + 1000)) {
+        const h = held.get(qboId);
+        if (h) rows.push(rowFromHeld(qboId, h));
+      }
+      await applyRows(deps, st, rows, held);
+    }
+    ids = [...st.displaced];
+  }
+  st.counts.fetched = fetched;
 }
 
 const seenKey = (deps: SyncDeps, runId: Types.ObjectId) => `${deps.keyPrefix}:sync-seen:${String(runId)}`;
@@ -416,14 +452,16 @@ export async function runSync(deps: SyncDeps, syncRunId: string): Promise<SyncRe
     log.info({ cursor }, 'CDC cursor missing or older than the 30-day window: running a full sync');
     mode = 'full';
   }
+  const { directory, stamp } = await loadDirectory(orgId);
   const st: SyncState = {
     run,
     orgId,
     conn,
-    directory: await loadDirectory(orgId),
+    directory,
     claims: new Map(),
     counts: run.state === 'running' ? { ...zeroCounts(), ...run.counts } : zeroCounts(),
     problems: run.problems ?? [],
+    displaced: new Set(),
     log,
   };
 
@@ -433,6 +471,15 @@ export async function runSync(deps: SyncDeps, syncRunId: string): Promise<SyncRe
     const res = await incrementalSync(deps, st, cursor);
     if (res.complete) {
       if (res.serverTime) nextCursor = new Date(Math.min(res.serverTime.getTime(), Date.now()) - CURSOR_OVERLAP_MS);
+      if (conn.directoryStamp !== stamp) {
+        // Members were added or edited since the last sync: QBO did not change, our side did.
+        log.info('Member directory changed since the last sync: deciding every link again');
+        const held = await loadAllHeld(orgId);
+        st.claims = claimsFrom(held);
+        await relink(deps, st, [...held.entries()].map(([qboId]) => qboId), held);
+      } else if (st.displaced.size > 0) {
+        await relink(deps, st, st.displaced, await loadSomeHeld(orgId, [...st.displaced]));
+      }
     } else {
       log.info('CDC answer reached the 1000-object cap: running a full sync');
       mode = 'full';
@@ -442,6 +489,7 @@ export async function runSync(deps: SyncDeps, syncRunId: string): Promise<SyncRe
     const held = await loadAllHeld(orgId);
     st.claims = claimsFrom(held);
     await fullSync(deps, st, held);
+    if (st.displaced.size > 0) await relink(deps, st, st.displaced, held);
     candidates = 0;
     for (const [, h] of held.entries()) {
       if (h.link.status === 'cannot_connect' && h.link.reason === 'no_match' && h.data.active && !h.data.deleted) candidates++;
@@ -455,6 +503,7 @@ export async function runSync(deps: SyncDeps, syncRunId: string): Promise<SyncRe
   const cursorSet: Record<string, unknown> = {};
   if (!cursor || nextCursor > cursor) cursorSet.lastCdcAt = nextCursor;
   if (mode === 'full') cursorSet.lastFullSyncAt = startedAt;
+  if (conn.directoryStamp !== stamp) cursorSet.directoryStamp = stamp;
   if (Object.keys(cursorSet).length > 0) await QboConnection.updateOne({ _id: conn._id }, { $set: cursorSet });
 
   await moveRun(run._id, 'succeeded', { mode, counts: st.counts, problems: st.problems, message, finishedAt: new Date(), 'progress.nextStart': null });

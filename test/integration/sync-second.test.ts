@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { employeeKey, QboConnection, QboEmployee, type QboEmployeeDoc } from '../../src/db/models';
 import { disconnectEmployee } from '../../src/directory/links';
+import { addMember } from '../../src/directory/members';
 import { MESSAGES } from '../../src/sync/run-sync';
 import { setupTestEnv, type TestEnv } from '../helpers/env';
 import { startTestApp, type TestApp } from '../helpers/app';
@@ -128,6 +129,28 @@ describe('second sync after QBO changed', () => {
     expect(app.sandbox.count('query', realm)).toBe(1);
     const conn = await QboConnection.findOne({ orgId }).lean<{ lastCdcAt: Date }>();
     expect(Date.now() - conn!.lastCdcAt.getTime()).toBeLessThan(5 * 60_000);
+  });
+
+  it('links a member added after the last sync on the next (incremental) sync, without asking QBO for more', async () => {
+    const member = await addMember(orgId, { fullName: 'Lee Wong' });
+    app.sandbox.resetRequests();
+    const run = await app.sync(orgId, 'incremental');
+    expect(run.mode).toBe('incremental');
+    expect(app.sandbox.count('query', realm)).toBe(0);
+    expect((await doc('6')).link).toMatchObject({ status: 'connected', matchedBy: 'name' });
+    expect(String((await doc('6')).link.memberId)).toBe(String(member._id));
+  });
+
+  it('lets an e-mail match win over a name match whatever order the employees come in', async () => {
+    const org3 = await app.createOrg([{ fullName: 'Zed Name', email: 'zed@example.com' }]);
+    const realm3 = '4620816365000004';
+    // The lower Id matches by name only; the higher Id carries the member's e-mail.
+    app.sandbox.loadCompany(realm3, { employees: [emp('200', 'Zed', 'Name'), emp('201', 'Zedediah', 'Other', 'ZED@example.com')] });
+    const { run } = await app.connect(org3, realm3);
+    expect(run?.state).toBe('succeeded');
+    const d = async (id: string) => (await QboEmployee.findById(employeeKey(org3, id)).lean<QboEmployeeDoc>())!;
+    expect((await d('201')).link).toMatchObject({ status: 'connected', matchedBy: 'email' });
+    expect((await d('200')).link).toMatchObject({ status: 'cannot_connect', reason: 'member_taken' });
   });
 
   it('answers "No new members detected to sync" when every active employee is linked or explained', async () => {

@@ -55,11 +55,18 @@ describe('decideLink', () => {
   it('links by the rules and claims the member', () => {
     const claims: Claims = new Map();
     expect(decideLink('1', INITIAL_LINK, held(), dir, claims)).toMatchObject({ status: 'connected', memberId: 'm1', matchedBy: 'email' });
-    expect(claims.get('m1')).toBe('1');
+    expect(claims.get('m1')).toEqual({ qboId: '1', by: 'email' });
   });
   it('gives member_taken when another employee holds the member', () => {
-    const claims: Claims = new Map([['m1', '9']]);
+    const claims: Claims = new Map([['m1', { qboId: '9', by: 'email' as const }]]);
     expect(decideLink('1', INITIAL_LINK, held(), dir, claims)).toMatchObject({ status: 'cannot_connect', reason: 'member_taken' });
+  });
+  it('lets an e-mail match take a member another employee holds by name, and says whom it displaced', () => {
+    const claims: Claims = new Map([['m1', { qboId: '9', by: 'name' as const }]]);
+    const displaced = new Set<string>();
+    expect(decideLink('1', INITIAL_LINK, held(), dir, claims, displaced)).toMatchObject({ status: 'connected', memberId: 'm1', matchedBy: 'email' });
+    expect([...displaced]).toEqual(['9']);
+    expect(claims.get('m1')).toEqual({ qboId: '1', by: 'email' });
   });
   it('keeps a disconnected link whatever matches', () => {
     const prev: LinkState = { status: 'disconnected', reason: null, memberId: 'm1', matchedBy: null, hint: null };
@@ -70,13 +77,13 @@ describe('decideLink', () => {
     expect(decideLink('1', prev, held({ givenName: 'Zed', email: null }), dir, new Map())).toBe(prev);
   });
   it('ends the link of a deleted employee and frees the member', () => {
-    const claims: Claims = new Map([['m1', '1']]);
+    const claims: Claims = new Map([['m1', { qboId: '1', by: 'email' as const }]]);
     const next = decideLink('1', connected('m1', 'email'), held({ deleted: true }), dir, claims);
     expect(next).toMatchObject({ status: 'cannot_connect', reason: 'employee_deleted', memberId: null });
     expect(claims.has('m1')).toBe(false);
   });
   it('re-evaluates an automatic link when QBO no longer matches', () => {
-    const claims: Claims = new Map([['m1', '1']]);
+    const claims: Claims = new Map([['m1', { qboId: '1', by: 'email' as const }]]);
     const next = decideLink('1', connected('m1', 'email'), held({ givenName: 'Zed', email: 'zed@example.com' }), dir, claims);
     expect(next).toMatchObject({ status: 'cannot_connect', reason: 'no_match' });
     expect(claims.has('m1')).toBe(false);
