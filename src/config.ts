@@ -8,7 +8,10 @@ const schema = z.object({
   // Log level for pino: fatal, error, warn, info, debug, trace, silent.
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Redis for BullMQ queues, locks and rate limits.
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379'),
   // MongoDB (or FerretDB) connection string, database name included.
   MONGO_URL: z
     .string()

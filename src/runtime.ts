@@ -24,6 +24,23 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
   // BullMQ wants maxRetriesPerRequest null: blocking commands must wait out a Redis restart.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on('error', (err) => logger.warn({ err }, 'Redis connection error'));
+  // Fail start-up clearly instead of queueing commands forever against an unreachable Redis.
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.disconnect();
+      reject(new Error(`Redis at ${config.REDIS_URL.replace(/\/\/[^@/]*@/, '//***@')} did not answer within 10 s`));
+    }, 10_000);
+    redis.ping().then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
   // Tests (and the demo) may hand over an open default connection; then it is theirs to close.
   const ownsMongo = mongoose.connection.readyState === mongoose.ConnectionStates.disconnected;
   if (ownsMongo) await mongoose.connect(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });

@@ -88,6 +88,12 @@ async function mapFailure(deps: SyncWorkerDeps, job: SyncJobUnion, token: string
     log.warn({ code: err.code }, err.message);
     return new UnrecoverableError(err.message);
   }
+  // Our own database going away is not QuickBooks' doing: retry, and say what it is.
+  if (err instanceof Error && /^Mongo/.test(err.name)) {
+    log.warn({ err }, 'Database error during sync');
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await failRun(runId, 'database_unavailable', err.message).catch(() => undefined);
+    return err;
+  }
   const c = classifyQboError(err);
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
   log.warn({ kind: c.kind, code: c.code, status: c.status, reason: c.reason }, 'Sync attempt failed');

@@ -17,7 +17,7 @@ import type { QboClient, TokenSet } from './client';
 export class ConnectionUnavailableError extends Error {
   override name = 'ConnectionUnavailableError';
   constructor(
-    readonly code: 'qbo_not_connected' | 'connection_needs_reauth' | 'connection_disconnected',
+    readonly code: 'qbo_not_connected' | 'connection_needs_reauth' | 'connection_disconnected' | 'token_key_mismatch',
     message: string,
   ) {
     super(message);
@@ -45,6 +45,18 @@ export function sealTokens(t: TokenSet, key: Buffer) {
   };
 }
 
+/** A stored token that does not decrypt means TOKEN_ENCRYPTION_KEY changed: no retry can fix it. */
+function open(sealed: string, key: Buffer, realmId: string): string {
+  try {
+    return decryptSecret(sealed, key);
+  } catch {
+    throw new ConnectionUnavailableError(
+      'token_key_mismatch',
+      `The stored QuickBooks tokens of realm ${realmId} do not decrypt with TOKEN_ENCRYPTION_KEY (was the key changed?)`,
+    );
+  }
+}
+
 function usable(conn: QboConnectionDoc): void {
   if (conn.status === 'needs_reauth') {
     throw new ConnectionUnavailableError('connection_needs_reauth', `QuickBooks connection for realm ${conn.realmId} needs to be re-authorised`);
@@ -70,7 +82,7 @@ export async function markNeedsReauth(connId: Types.ObjectId, reason: string): P
  */
 export async function getAccessToken(deps: TokenDeps, conn: QboConnectionDoc, staleToken?: string): Promise<string> {
   usable(conn);
-  const current = decryptSecret(conn.accessTokenEnc, deps.tokenKey);
+  const current = open(conn.accessTokenEnc, deps.tokenKey, conn.realmId);
   if (current !== staleToken && conn.accessTokenExpiresAt.getTime() - Date.now() > EARLY_MS) return current;
 
   const lease = await acquire(deps.redis, `${deps.keyPrefix}:lock:qbo-refresh:${conn.realmId}`, LEASE_MS, LEASE_MS + 5000);
@@ -80,12 +92,12 @@ export async function getAccessToken(deps: TokenDeps, conn: QboConnectionDoc, st
     const fresh = await QboConnection.findById(conn._id).lean<QboConnectionDoc>();
     if (!fresh) throw new ConnectionUnavailableError('qbo_not_connected', `QuickBooks connection ${String(conn._id)} is gone`);
     usable(fresh);
-    const freshAccess = decryptSecret(fresh.accessTokenEnc, deps.tokenKey);
+    const freshAccess = open(fresh.accessTokenEnc, deps.tokenKey, fresh.realmId);
     if (freshAccess !== staleToken && fresh.accessTokenExpiresAt.getTime() - Date.now() > EARLY_MS) return freshAccess;
 
     let next: TokenSet;
     try {
-      next = await deps.qbo.refresh(decryptSecret(fresh.refreshTokenEnc, deps.tokenKey));
+      next = await deps.qbo.refresh(open(fresh.refreshTokenEnc, deps.tokenKey, fresh.realmId));
     } catch (err) {
       const c = classifyQboError(err);
       if (c.kind === 'reauth') {

@@ -130,7 +130,9 @@ describe('a worker killed mid-sync', () => {
     const candidatesUpTo = (n: number) =>
       company.employees.slice(0, n).filter((e) => e.Active !== false && !memberEmails.has(e.PrimaryEmailAddr?.Address ?? '')).length;
     const killAt = 2 * PAGE_SIZE;
-    await until('the third page\'s events to be queued', async () => (await app.rt.queues.memberEvents.count()) > candidatesUpTo(killAt), 60_000, () => tail(first));
+    // Page one also queues one member.link_changed per member linked on first sight.
+    const initialLinks = withEmail.length;
+    await until('the third page\'s events to be queued', async () => (await app.rt.queues.memberEvents.count()) > candidatesUpTo(killAt) + initialLinks, 60_000, () => tail(first));
     killTree(first, 'SIGKILL');
     expect(await first.exited).toMatchObject({ signal: 'SIGKILL' });
     const requestsBeforeRestart = app.sandbox.requests.length;
@@ -189,7 +191,11 @@ describe('a worker killed mid-sync', () => {
     expect([...byQboId.values()].filter((n) => n > 1)).toEqual([]);
     expect(new Set(byQboId.keys())).toEqual(new Set(candidates.map((d) => d.qboId)));
     expect(detected).toHaveLength(candidates.length);
-    expect(jobs.filter((j) => j.name === 'member.link_changed' || j.name === 'qbo.employee_removed')).toHaveLength(0);
+    // One link_changed per member linked on first sight, once each; nothing removed.
+    const linked = jobs.filter((j) => j.name === 'member.link_changed');
+    expect(linked).toHaveLength(withEmail.length);
+    expect(new Set(linked.map((j) => (j.data as { qboId: string }).qboId)).size).toBe(withEmail.length);
+    expect(jobs.filter((j) => j.name === 'qbo.employee_removed')).toHaveLength(0);
 
     // The job came back through BullMQ's stalled-job check of the second process, still alive.
     expect(second.output.join('')).toContain('Job stalled');

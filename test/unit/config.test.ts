@@ -60,7 +60,7 @@ describe('loadConfig', () => {
   });
 
   it('bad URLs are refused', () => {
-    expect(configError({ TOKEN_ENCRYPTION_KEY: HEX_KEY, REDIS_URL: 'redis host 1' }).problems).toEqual(['REDIS_URL Invalid url']);
+    expect(configError({ TOKEN_ENCRYPTION_KEY: HEX_KEY, REDIS_URL: 'redis host 1' }).problems).toEqual(['REDIS_URL must start with redis:// or rediss://']);
     expect(configError({ TOKEN_ENCRYPTION_KEY: HEX_KEY, MONGO_URL: 'http://127.0.0.1:27017/db' }).problems).toEqual([
       'MONGO_URL must start with mongodb:// or mongodb+srv://',
     ]);
