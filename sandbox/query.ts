@@ -1,16 +1,17 @@
 /**
- * The subset of Intuit's query language that our code sends for Employee:
+ * The subset of Intuit's query language that our code sends, for Employee and TimeActivity:
  *
  *   SELECT * FROM Employee [WHERE cond [AND cond …]] [ORDERBY field [ASC|DESC][, …]]
  *     [STARTPOSITION n] [MAXRESULTS n]
  *   SELECT COUNT(*) FROM Employee [WHERE …]
+ *   (the same FROM TimeActivity, on Id, TxnDate and MetaData times)
  *
  * cond: field (= | < | > | <= | >= | LIKE) value, or field IN (value, …). Keywords and property
  * names are case-insensitive; strings are single-quoted with `\'` escapes. No OR, no projections.
  * Parse failures become Intuit's 4000 "Error parsing query"; well-formed queries on things the
  * sandbox does not know become 4001 "Invalid query".
  */
-import type { RawEmployee } from './types';
+import type { RawEmployee, RawTimeActivity } from './types';
 import { parseQboTime } from './time';
 
 export type QueryValue =
@@ -277,9 +278,28 @@ export function looksLikeCount(q: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Evaluation against employees
+// Evaluation against employees and TimeActivities
 
-type FieldType = 'id' | 'string' | 'boolean' | 'datetime';
+type FieldType = 'id' | 'string' | 'boolean' | 'datetime' | 'date';
+
+/** What the evaluator needs of a row: an Id, maybe MetaData, other fields looked up by name. */
+interface QueryRow {
+  Id: string;
+  MetaData?: { CreateTime?: string; LastUpdatedTime?: string };
+  [key: string]: unknown;
+}
+
+interface EntitySpec {
+  name: string;
+  fields: Record<string, FieldType>;
+  byLower: Map<string, string>;
+  /** Employee (a name list) answers active rows only unless a condition names Active. */
+  activeOnly: boolean;
+}
+
+function entitySpec(name: string, fields: Record<string, FieldType>, activeOnly: boolean): EntitySpec {
+  return { name, fields, byLower: new Map(Object.keys(fields).map((k) => [k.toLowerCase(), k])), activeOnly };
+}
 
 const EMPLOYEE_FIELDS: Record<string, FieldType> = {
   Id: 'id',
@@ -294,10 +314,25 @@ const EMPLOYEE_FIELDS: Record<string, FieldType> = {
   'MetaData.LastUpdatedTime': 'datetime',
 };
 
-const FIELD_BY_LOWER = new Map(Object.keys(EMPLOYEE_FIELDS).map((k) => [k.toLowerCase(), k]));
+const EMPLOYEE = entitySpec('Employee', EMPLOYEE_FIELDS, true);
 
-function canonicalField(name: string): string {
-  const f = FIELD_BY_LOWER.get(name.toLowerCase());
+const TIME_ACTIVITY = entitySpec(
+  'TimeActivity',
+  { Id: 'id', TxnDate: 'date', 'MetaData.CreateTime': 'datetime', 'MetaData.LastUpdatedTime': 'datetime' },
+  false,
+);
+
+const ENTITIES = new Map([EMPLOYEE, TIME_ACTIVITY].map((e) => [e.name.toLowerCase(), e]));
+
+/** The entity a query reads, by its canonical name; 4001 for anything the sandbox does not hold. */
+export function queriedEntity(parsed: ParsedQuery): 'Employee' | 'TimeActivity' {
+  const spec = ENTITIES.get(parsed.entity.toLowerCase());
+  if (!spec) throw new QueryValidationError(`QueryValidationError: entity '${parsed.entity}' is not supported by the sandbox`);
+  return spec.name as 'Employee' | 'TimeActivity';
+}
+
+function canonicalField(spec: EntitySpec, name: string): string {
+  const f = spec.byLower.get(name.toLowerCase());
   if (!f) throw new QueryValidationError(`QueryValidationError: property '${name}' is not queryable`);
   return f;
 }
@@ -348,7 +383,7 @@ export function lastUpdatedMs(e: HasMeta): number {
   return metaTime(e, 'LastUpdatedTime');
 }
 
-function rawField(e: RawEmployee, field: string): unknown {
+function rawField(e: QueryRow, field: string): unknown {
   switch (field) {
     case 'MetaData.CreateTime':
       return metaTime(e, 'CreateTime');
@@ -361,7 +396,7 @@ function rawField(e: RawEmployee, field: string): unknown {
   }
 }
 
-type Predicate = (e: RawEmployee) => boolean;
+type Predicate = (e: QueryRow) => boolean;
 
 function likeRegex(pattern: string): RegExp {
   const body = pattern
@@ -371,9 +406,9 @@ function likeRegex(pattern: string): RegExp {
   return new RegExp(`^${body}$`, 'is');
 }
 
-function compileCondition(c: Condition): Predicate {
-  const field = canonicalField(c.field);
-  const type = EMPLOYEE_FIELDS[field] as FieldType;
+function compileCondition(spec: EntitySpec, c: Condition): Predicate {
+  const field = canonicalField(spec, c.field);
+  const type = spec.fields[field] as FieldType;
   const bad = (why: string): never => {
     throw new QueryValidationError(`QueryValidationError: ${why} for property '${field}'`);
   };
@@ -395,6 +430,10 @@ function compileCondition(c: Condition): Predicate {
       case 'id':
         if (v.kind === 'boolean') return bad('an Id is expected');
         return v.kind === 'number' ? v.raw : v.value;
+      case 'date':
+        // Dates compare as text: YYYY-MM-DD sorts in date order.
+        if (v.kind !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(v.value)) return bad('a quoted date YYYY-MM-DD is expected');
+        return v.value;
       default:
         if (v.kind !== 'string') return bad('a quoted string is expected');
         return v.value.toLowerCase();
@@ -406,7 +445,7 @@ function compileCondition(c: Condition): Predicate {
     if (type === 'datetime') return typeof actual === 'number' && !Number.isNaN(actual) ? actual - (expected as number) : null;
     if (type === 'boolean') return actual === expected ? 0 : 1;
     if (typeof actual !== 'string') return null;
-    const a = actual.toLowerCase();
+    const a = type === 'date' ? actual : actual.toLowerCase();
     const b = expected as string;
     return a < b ? -1 : a > b ? 1 : 0;
   };
@@ -439,11 +478,11 @@ function compileCondition(c: Condition): Predicate {
   };
 }
 
-function compileOrder(terms: OrderTerm[]): (a: RawEmployee, b: RawEmployee) => number {
-  const compiled = terms.map((t) => ({ field: canonicalField(t.field), sign: t.desc ? -1 : 1 }));
+function compileOrder(spec: EntitySpec, terms: OrderTerm[]): (a: QueryRow, b: QueryRow) => number {
+  const compiled = terms.map((t) => ({ field: canonicalField(spec, t.field), sign: t.desc ? -1 : 1 }));
   return (a, b) => {
     for (const { field, sign } of compiled) {
-      const type = EMPLOYEE_FIELDS[field];
+      const type = spec.fields[field];
       const va = rawField(a, field);
       const vb = rawField(b, field);
       let r: number;
@@ -451,6 +490,7 @@ function compileOrder(terms: OrderTerm[]): (a: RawEmployee, b: RawEmployee) => n
       else if (type === 'datetime') r = (va as number) - (vb as number) || 0;
       else if (type === 'boolean') r = Number(va) - Number(vb);
       else {
+        // Names sort ignoring case; dates are digits, unaffected.
         const sa = typeof va === 'string' ? va.toLowerCase() : '';
         const sb = typeof vb === 'string' ? vb.toLowerCase() : '';
         r = sa < sb ? -1 : sa > sb ? 1 : 0;
@@ -464,22 +504,29 @@ function compileOrder(terms: OrderTerm[]): (a: RawEmployee, b: RawEmployee) => n
 export const DEFAULT_MAX_RESULTS = 100;
 export const MAX_MAX_RESULTS = 1000;
 
-export type QueryResult =
-  | { kind: 'count'; totalCount: number }
-  | { kind: 'page'; rows: RawEmployee[]; startPosition: number };
+export type QueryResult<T = RawEmployee> = { kind: 'count'; totalCount: number } | { kind: 'page'; rows: T[]; startPosition: number };
 
 /**
  * Runs a parsed query over `rows` (assumed in Id order). Without any condition on Active, only
  * active rows match: that is Intuit's rule, and the reason clients must ask for
  * `Active IN (true, false)` to see everyone.
  */
-export function runEmployeeQuery(parsed: ParsedQuery, rows: Iterable<RawEmployee>): QueryResult {
-  if (parsed.entity.toLowerCase() !== 'employee') {
+export function runEmployeeQuery(parsed: ParsedQuery, rows: Iterable<RawEmployee>): QueryResult<RawEmployee> {
+  return runQuery(EMPLOYEE, parsed, rows);
+}
+
+/** The same over TimeActivities (in creation order, which is Id order). */
+export function runTimeActivityQuery(parsed: ParsedQuery, rows: Iterable<RawTimeActivity>): QueryResult<RawTimeActivity> {
+  return runQuery(TIME_ACTIVITY, parsed, rows);
+}
+
+function runQuery<T extends QueryRow>(spec: EntitySpec, parsed: ParsedQuery, rows: Iterable<T>): QueryResult<T> {
+  if (parsed.entity.toLowerCase() !== spec.name.toLowerCase()) {
     throw new QueryValidationError(`QueryValidationError: entity '${parsed.entity}' is not supported by the sandbox`);
   }
-  const predicates = parsed.where.map(compileCondition);
-  if (!parsed.where.some((c) => c.field.toLowerCase() === 'active')) predicates.push((e) => e.Active !== false);
-  const order = parsed.orderBy.length > 0 ? compileOrder(parsed.orderBy) : null;
+  const predicates = parsed.where.map((c) => compileCondition(spec, c));
+  if (spec.activeOnly && !parsed.where.some((c) => c.field.toLowerCase() === 'active')) predicates.push((e) => e.Active !== false);
+  const order = parsed.orderBy.length > 0 ? compileOrder(spec, parsed.orderBy) : null;
   if (parsed.maxResults !== undefined && parsed.maxResults < 1) {
     throw new QueryValidationError('QueryValidationError: MAXRESULTS must be at least 1');
   }
@@ -492,9 +539,9 @@ export function runEmployeeQuery(parsed: ParsedQuery, rows: Iterable<RawEmployee
 
   const start = Math.max(1, parsed.startPosition ?? 1);
   const max = Math.min(MAX_MAX_RESULTS, parsed.maxResults ?? DEFAULT_MAX_RESULTS);
-  const out: RawEmployee[] = [];
+  const out: T[] = [];
   if (order) {
-    const matched: RawEmployee[] = [];
+    const matched: T[] = [];
     for (const e of rows) if (predicates.every((p) => p(e))) matched.push(e);
     matched.sort(order);
     return { kind: 'page', rows: matched.slice(start - 1, start - 1 + max), startPosition: start };

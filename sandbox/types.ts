@@ -40,3 +40,39 @@ export interface DeletedStub {
 export type CompanyInput =
   | { employees: readonly Partial<RawEmployee>[] }
   | { QueryResponse: { Employee?: readonly Partial<RawEmployee>[] } };
+
+/** A reference to another object, as Intuit writes it: `{ "value": "55", "name": "Emily Platt" }`. */
+export interface Ref {
+  value: string;
+  name?: string;
+}
+
+/** A TimeActivity's own fields: what a valid create becomes before it gets an Id. */
+export interface TimeActivityFields {
+  TxnDate: string;
+  NameOf: 'Employee';
+  EmployeeRef: Ref;
+  CustomerRef?: Ref;
+  ItemRef: Ref;
+  BillableStatus: 'Billable' | 'NotBillable' | 'HasBeenBilled';
+  Taxable: boolean;
+  HourlyRate: number;
+  Hours?: number;
+  Minutes?: number;
+  BreakHours?: number;
+  BreakMinutes?: number;
+  StartTime?: string;
+  EndTime?: string;
+  Description?: string;
+  // Optional references (ClassRef, DepartmentRef, …) and CostRate are echoed as sent.
+  [key: string]: unknown;
+}
+
+/** A TimeActivity as the sandbox serves it (shared/fixtures/qbo/timeactivity-create-response.json). */
+export interface RawTimeActivity extends TimeActivityFields {
+  domain: 'QBO';
+  sparse: false;
+  Id: string;
+  SyncToken: string;
+  MetaData: { CreateTime: string; LastUpdatedTime: string };
+}

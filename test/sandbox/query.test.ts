@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { QueryParseError, QueryValidationError, compareIds, parseQuery, runEmployeeQuery } from '../../sandbox/query';
+import {
+  QueryParseError,
+  QueryValidationError,
+  compareIds,
+  parseQuery,
+  queriedEntity,
+  runEmployeeQuery,
+  runTimeActivityQuery,
+} from '../../sandbox/query';
 import { formatBodyTime, formatQboTime, parseQboTime } from '../../sandbox/time';
-import type { RawEmployee } from '../../sandbox/types';
+import type { RawEmployee, RawTimeActivity } from '../../sandbox/types';
 
 function emp(id: number, over: Partial<RawEmployee> = {}): RawEmployee {
   return {
@@ -122,6 +130,70 @@ describe('runEmployeeQuery', () => {
       'SELECT * FROM Employee MAXRESULTS 0',
     ]) {
       expect(() => runEmployeeQuery(parseQuery(q), rows), q).toThrow(QueryValidationError);
+    }
+  });
+});
+
+function activity(id: number, txnDate: string): RawTimeActivity {
+  const stamp = `${txnDate}T18:00:00-08:00`;
+  return {
+    TxnDate: txnDate,
+    NameOf: 'Employee',
+    EmployeeRef: { value: '55' },
+    ItemRef: { value: '2' },
+    BillableStatus: 'NotBillable',
+    Taxable: false,
+    HourlyRate: 0,
+    Hours: 1,
+    Minutes: 0,
+    domain: 'QBO',
+    sparse: false,
+    Id: String(id),
+    SyncToken: '0',
+    MetaData: { CreateTime: stamp, LastUpdatedTime: stamp },
+  };
+}
+
+describe('runTimeActivityQuery', () => {
+  const days = ['2026-02-27', '2026-02-28', '2026-03-01', '2026-03-02', '2026-03-02', '2026-03-03'];
+  const acts = days.map((d, i) => activity(i + 1, d));
+  const taIds = (q: string): string[] => {
+    const r = runTimeActivityQuery(parseQuery(q), acts);
+    if (r.kind !== 'page') throw new Error('expected a page');
+    return r.rows.map((t) => t.Id);
+  };
+
+  it('names the entity a query reads, in canonical case', () => {
+    expect(queriedEntity(parseQuery('select * from timeActivity'))).toBe('TimeActivity');
+    expect(queriedEntity(parseQuery('SELECT COUNT(*) FROM employee'))).toBe('Employee');
+    expect(() => queriedEntity(parseQuery('SELECT * FROM Invoice'))).toThrow(QueryValidationError);
+  });
+
+  it('has no active-only rule and filters TxnDate ranges as dates', () => {
+    expect(taIds('SELECT * FROM TimeActivity')).toEqual(['1', '2', '3', '4', '5', '6']);
+    expect(taIds("SELECT * FROM TimeActivity WHERE TxnDate >= '2026-02-28' AND TxnDate <= '2026-03-02'")).toEqual(['2', '3', '4', '5']);
+    expect(taIds("SELECT * FROM TimeActivity WHERE TxnDate = '2026-03-02'")).toEqual(['4', '5']);
+    expect(taIds("SELECT * FROM TimeActivity WHERE TxnDate IN ('2026-02-27', '2026-03-03')")).toEqual(['1', '6']);
+    expect(taIds("SELECT * FROM TimeActivity WHERE MetaData.CreateTime > '2026-03-02T00:00:00-08:00'")).toEqual(['4', '5', '6']);
+  });
+
+  it('orders, pages and counts like Employee', () => {
+    expect(taIds('SELECT * FROM TimeActivity ORDERBY TxnDate DESC, Id STARTPOSITION 2 MAXRESULTS 2')).toEqual(['4', '5']);
+    expect(runTimeActivityQuery(parseQuery("SELECT COUNT(*) FROM TimeActivity WHERE TxnDate < '2026-03-01'"), acts)).toEqual({
+      kind: 'count',
+      totalCount: 2,
+    });
+  });
+
+  it('refuses Employee properties and non-dates', () => {
+    for (const q of [
+      "SELECT * FROM TimeActivity WHERE Active = 'true'",
+      "SELECT * FROM TimeActivity WHERE TxnDate >= '2026-3-1'",
+      'SELECT * FROM TimeActivity WHERE TxnDate >= 20260301',
+      "SELECT * FROM TimeActivity WHERE TxnDate LIKE '2026%'",
+      'SELECT * FROM Employee',
+    ]) {
+      expect(() => runTimeActivityQuery(parseQuery(q), acts), q).toThrow(QueryValidationError);
     }
   });
 });
