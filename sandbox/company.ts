@@ -1,10 +1,11 @@
 /**
  * One QBO company (realm) as the sandbox holds it: employees in Id order, plus stubs of deleted
- * ones for CDC. Rows are replaced on every change (never mutated in place), so a page already
+ * ones for CDC, and the TimeActivities written to it. Rows are replaced on every change (never mutated in place), so a page already
  * being serialized never sees a half-applied change and per-row caches stay valid.
  */
 import type { CompanyInput, DeletedStub, RawEmployee } from './types';
 import { compareIds, lastUpdatedMs } from './query';
+import { TimeActivityLedger } from './timeactivity';
 import { DEFAULT_OFFSET_MINUTES, formatQboTime } from './time';
 
 /** Attributes whose empty value Intuit leaves out of the JSON altogether. */
@@ -66,6 +67,8 @@ export class Realm {
   private deleted = new Map<string, DeletedStub>();
   private displayNames = new Map<string, string>(); // DisplayName → Id
   private maxId: string | null = null;
+  /** Loading a company replaces the Realm, so its TimeActivities and requestids go with it. */
+  readonly timeActivities = new TimeActivityLedger();
 
   constructor(
     readonly realmId: string,

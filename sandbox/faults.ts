@@ -13,9 +13,16 @@ export type FaultKind =
   | 'slow'
   | 'silent'
   | 'malformed'
-  | 'fault-200';
+  | 'fault-200'
+  // The request is carried out in full (a write lands), then the connection is dropped with no
+  // answer: the client cannot tell whether its write happened, which is what it must survive.
+  | 'commit-then-drop';
 
-export type FaultEndpoint = 'query' | 'cdc' | 'read' | 'token' | 'any';
+/**
+ * 'timeactivity' is a TimeActivity create (POST), 'batch' a batch POST; reads by id of any
+ * entity are 'read'. 'any' hits every API endpoint and the token endpoint.
+ */
+export type FaultEndpoint = 'query' | 'cdc' | 'read' | 'token' | 'timeactivity' | 'batch' | 'any';
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -25,7 +32,19 @@ export interface FaultSpec {
   retryAfterSec?: number;
 }
 
-export type RequestEndpoint = 'query' | 'count' | 'cdc' | 'read' | 'token' | 'revoke' | 'authorize' | 'other';
+export type RequestEndpoint =
+  | 'query'
+  | 'count'
+  | 'cdc'
+  | 'read'
+  | 'timeactivity'
+  | 'batch'
+  | 'token'
+  | 'revoke'
+  | 'authorize'
+  | 'other';
+
+const ANY: readonly RequestEndpoint[] = ['query', 'count', 'cdc', 'read', 'timeactivity', 'batch', 'token'];
 
 interface PendingFault {
   kind: FaultKind;
@@ -37,7 +56,7 @@ interface PendingFault {
 
 /** Does a fault aimed at `target` hit a request to `endpoint`? 'query' covers COUNT queries too. */
 function hits(target: FaultEndpoint, endpoint: RequestEndpoint): boolean {
-  if (target === 'any') return ['query', 'count', 'cdc', 'read', 'token'].includes(endpoint);
+  if (target === 'any') return ANY.includes(endpoint);
   if (target === 'query') return endpoint === 'query' || endpoint === 'count';
   return target === endpoint;
 }
@@ -169,18 +188,93 @@ export function forbiddenBody(nowMs: number): Record<string, unknown> {
   );
 }
 
+/** fixtures/qbo/fault-inactive-610.json: an unknown id on read, an inactive reference on write. */
+export function objectNotFoundError(): FaultError {
+  return {
+    Message: 'Object Not Found',
+    Detail:
+      "Object Not Found : Something you're trying to use has been made inactive. Check the fields with accounts, customers, items, vendors or employees.",
+    code: '610',
+    element: '',
+  };
+}
+
 export function notFoundBody(nowMs: number): Record<string, unknown> {
-  return faultBody(
-    'ValidationFault',
-    {
-      Message: 'Object Not Found',
-      Detail:
-        "Object Not Found : Something you're trying to use has been made inactive. Check the fields with accounts, customers, items, vendors or employees.",
-      code: '610',
-      element: '',
-    },
-    nowMs,
-  );
+  return faultBody('ValidationFault', objectNotFoundError(), nowMs);
+}
+
+export function validationFaultBody(error: FaultError, nowMs: number): Record<string, unknown> {
+  return faultBody('ValidationFault', error, nowMs);
+}
+
+// Validation errors of Intuit's catalogue (developer.intuit.com error codes); Message is the
+// catalogue's title, Detail its explanation with the offending value.
+
+export function requiredParamError(name: string): FaultError {
+  return {
+    Message: 'Required param missing, need to supply the required value for the API',
+    Detail: `Required parameter ${name} is missing in the request`,
+    code: '2020',
+    element: name,
+  };
+}
+
+export function invalidPropertyError(property: string, why: string): FaultError {
+  return {
+    Message: 'Request has invalid or unsupported property',
+    Detail: `Property Name:${property} specified is unsupported or invalid: ${why}`,
+    code: '2010',
+    element: property,
+  };
+}
+
+export function stringLengthError(element: string, max: number, supplied: number): FaultError {
+  return {
+    Message: 'String length is either shorter or longer than supported by specification',
+    Detail: `String length specified does not match the supported length. Min:0 Max:${max} supported. Supplied length:${supplied}`,
+    code: '2050',
+    element,
+  };
+}
+
+export function invalidDateFormatError(element: string, supplied: string): FaultError {
+  return { Message: 'Invalid Date Format', Detail: `The date format isn't valid. Supplied value: ${supplied}`, code: '2060', element };
+}
+
+export function invalidDateError(element: string, supplied: string): FaultError {
+  return { Message: 'Invalid Date', Detail: `The date value must be a valid value. Supplied value: ${supplied}`, code: '2070', element };
+}
+
+export function invalidNumberFormatError(element: string, supplied: string): FaultError {
+  return { Message: 'Invalid Number Format', Detail: `The number format supplied isn't valid. Supplied value: ${supplied}`, code: '2080', element };
+}
+
+export function invalidRequestIdError(requestId: string, max: number): FaultError {
+  return {
+    Message: 'Invalid Request Id Format',
+    Detail: `The requestid may have at most ${max} characters; supplied length: ${requestId.length}`,
+    code: '2130',
+    element: 'requestid',
+  };
+}
+
+/** Names (employees, vendors, customers) are "Names element" ids in Intuit's wording. */
+export function invalidReferenceError(element: string, id: string): FaultError {
+  return { Message: 'Invalid Reference Id', Detail: `Invalid Reference Id : Names element id ${id} not found`, code: '2500', element };
+}
+
+export function batchSizeError(max: number, supplied: number): FaultError {
+  return {
+    Message: 'Batch size exceeds allowed limit',
+    Detail: `The batch size for the batch request or BatchItemRequest is too big. The batch limit size is ${max}. Supplied: ${supplied}`,
+    code: '1040',
+    element: 'BatchItemRequest',
+  };
+}
+
+/** Something Intuit serves but the sandbox does not (code 500, as Intuit's "Unsupported Operation"). */
+export function unsupportedError(detail: string): FaultError {
+  return { Message: 'Unsupported Operation', Detail: detail, code: '500', element: '' };
 }
 
 export function queryParseFaultBody(detail: string, nowMs: number): Record<string, unknown> {
