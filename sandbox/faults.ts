@@ -61,6 +61,9 @@ function hits(target: FaultEndpoint, endpoint: RequestEndpoint): boolean {
   return target === endpoint;
 }
 
+/** One fault, as it is applied to one request. */
+export type InjectedFault = Omit<PendingFault, 'remaining'>;
+
 export class FaultQueue {
   private pending: PendingFault[] = [];
 
@@ -79,7 +82,7 @@ export class FaultQueue {
   }
 
   /** The first injected fault that matches, spending one of its `times`. */
-  take(endpoint: RequestEndpoint): Omit<PendingFault, 'remaining'> | null {
+  take(endpoint: RequestEndpoint): InjectedFault | null {
     const f = this.pending.find((p) => p.remaining > 0 && hits(p.endpoint, endpoint));
     if (!f) return null;
     f.remaining--;

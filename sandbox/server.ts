@@ -1,7 +1,8 @@
 /**
  * A local stand-in for Intuit's QuickBooks Online API: OAuth (authorize, token, revoke),
- * Employee query / COUNT / read by id / CDC, in Intuit's exact JSON, with injectable faults.
- * Used by tests and the demo; never in production.
+ * Employee query / COUNT / read by id / CDC, TimeActivity create (single and batch, with
+ * requestid replay) / read / query, in Intuit's exact JSON, with injectable faults and Intuit's
+ * per-realm limits. Used by tests, benchmarks and the demo; never in production.
  *
  * Every body carries `time`; JSON answers are `application/json;charset=UTF-8`. Bodies are
  * built by pure handlers that return a Reply, so a fault (slow, malformed) can wrap a normal
@@ -12,14 +13,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { CompanyInput, RawEmployee } from './types';
+import type { CompanyInput, RawEmployee, RawTimeActivity } from './types';
 import { Realm } from './company';
 import { OAuthStore } from './oauth';
 import {
   FaultQueue,
   fault200Body,
   forbiddenBody,
+  invalidPropertyError,
   invalidPropertyFaultBody,
+  invalidRequestIdError,
   notFoundBody,
   queryInvalidFaultBody,
   queryParseFaultBody,
@@ -27,15 +30,31 @@ import {
   throttleJsonBody,
   throttleXmlBody,
   unauthorizedBody,
+  validationFaultBody,
 } from './faults';
-import type { FaultSpec, RequestEndpoint } from './faults';
-import { QueryParseError, QueryValidationError, looksLikeCount, parseQuery, runEmployeeQuery } from './query';
-import { DEFAULT_OFFSET_MINUTES, formatBodyTime, parseQboTime } from './time';
+import type { FaultError, FaultSpec, InjectedFault, RequestEndpoint } from './faults';
+import { Limiter } from './limits';
+import type { Admission, LimitOptions } from './limits';
+import { checkBatch, itemTimeActivity } from './batch';
+import { checkTimeActivity } from './timeactivity';
+import type { StoredAnswer } from './timeactivity';
+import {
+  QueryParseError,
+  QueryValidationError,
+  looksLikeCount,
+  parseQuery,
+  queriedEntity,
+  runEmployeeQuery,
+  runTimeActivityQuery,
+} from './query';
+import { DEFAULT_OFFSET_MINUTES, formatBodyTime, formatQboTime, parseQboTime } from './time';
 
 export { generateCompany } from './generate';
 export type { GenerateOptions } from './generate';
-export type { CompanyInput, DeletedStub, RawEmployee } from './types';
+export type { CompanyInput, DeletedStub, RawEmployee, RawTimeActivity, Ref } from './types';
 export type { FaultKind, FaultSpec, FaultEndpoint, RequestEndpoint } from './faults';
+export type { LimitOptions } from './limits';
+export { INTUIT_LIMITS } from './limits';
 
 export interface SandboxOptions {
   port?: number; // 0 = free port (default)
@@ -46,11 +65,17 @@ export interface SandboxOptions {
   /** The sandbox clock (token expiry, LastUpdatedTime of live changes, the CDC 30-day window). */
   now?: () => Date;
   /**
-   * Intuit's per-realm limits (500 requests/minute, 10 concurrent) on query/cdc/read; off unless
-   * given, so tests that hammer one realm do not trip over them by accident.
+   * Intuit's per-realm limits on every API endpoint, writes and batch included (INTUIT_LIMITS:
+   * 500 requests and 40 batch requests a minute, 10 in flight); 429 ThrottleExceeded past any.
+   * Off unless given, so tests that hammer one realm do not trip over them by accident.
+   * `windowMs` shortens the minute for time-scaled benchmarks (see LimitOptions).
    */
-  limits?: { perMinute?: number; concurrent?: number };
+  limits?: LimitOptions;
 }
+
+/** Intuit's requestid length limits: 50, but 36 on batch (whose items are keyed requestid+bId). */
+const REQUEST_ID_MAX = 50;
+const BATCH_REQUEST_ID_MAX = 36;
 
 export interface SandboxRequest {
   endpoint: RequestEndpoint;
@@ -58,6 +83,7 @@ export interface SandboxRequest {
   status: number; // 0 while unanswered (slow) or never answered (silent)
   query?: string; // the query text, for 'query' and 'count'
   changedSince?: string; // as received, for 'cdc'
+  requestId?: string; // the requestid query parameter, for 'timeactivity' and 'batch'
   method: string;
   path: string;
   at: number; // sandbox clock, epoch ms
@@ -74,12 +100,24 @@ export interface QboSandbox {
   deactivateEmployee(realmId: string, id: string): RawEmployee;
   deleteEmployee(realmId: string, id: string): void;
   employees(realmId: string): RawEmployee[];
+  /** Every TimeActivity created in the realm, in creation order (copies). */
+  timeActivities(realmId: string): RawTimeActivity[];
+  /**
+   * requestid → how many TimeActivities were really created under it (a batch counts each of
+   * its items). A requestid that wrote twice shows 2: tests prove exactly-once with it.
+   */
+  timeActivityCountByRequestId(realmId: string): Map<string, number>;
+  /** How many 429s the limits gave the realm (injected faults not included). */
+  throttled(realmId: string): number;
+  /** The most requests the realm had in flight at once, limits on or off; 0 if none came. */
+  peakConcurrency(realmId: string): number;
   issueAuthorizationCode(realmId: string, redirectUri?: string): string;
   expireAccessTokens(): void;
   injectFault(f: FaultSpec): void;
   clearFaults(): void;
   requests: SandboxRequest[];
   count(endpoint: string, realmId?: string): number;
+  /** Clears the request log, and the throttled counts and concurrency peaks with it. */
   resetRequests(): void;
   close(): Promise<void>;
 }
@@ -105,20 +143,39 @@ const json = (status: number, body: unknown, headers?: Record<string, string>): 
 interface Route {
   endpoint: RequestEndpoint;
   realmId: string | null;
+  entity?: 'employee' | 'timeactivity'; // for 'read'
   entityId?: string;
 }
 
-function route(method: string, path: string, query: string | undefined): Route {
-  const api = /^\/v3\/company\/([^/]+)(\/.*)?$/.exec(path);
+/** A path segment as sent when it is not valid percent-encoding (decodeURIComponent would throw). */
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function route(method: string, url: URL, query: string | undefined): Route {
+  const api = /^\/v3\/company\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  const path = url.pathname;
   if (api) {
-    const realmId = decodeURIComponent(api[1] as string);
+    const realmId = decodeSegment(api[1] as string);
     const rest = api[2] ?? '';
     if (/^\/query\/?$/i.test(rest) && (method === 'GET' || method === 'POST')) {
       return { endpoint: query !== undefined && looksLikeCount(query) ? 'count' : 'query', realmId };
     }
     if (/^\/cdc\/?$/i.test(rest) && method === 'GET') return { endpoint: 'cdc', realmId };
-    const read = /^\/employee\/([^/]+)\/?$/i.exec(rest);
-    if (read && method === 'GET') return { endpoint: 'read', realmId, entityId: decodeURIComponent(read[1] as string) };
+    const read = /^\/(employee|timeactivity)\/([^/]+)\/?$/i.exec(rest);
+    if (read && method === 'GET') {
+      const entity = (read[1] as string).toLowerCase() as 'employee' | 'timeactivity';
+      return { endpoint: 'read', realmId, entity, entityId: decodeSegment(read[2] as string) };
+    }
+    // ?operation=update|delete|void are other operations on the same path: not served.
+    if (/^\/timeactivity\/?$/i.test(rest) && method === 'POST' && !url.searchParams.has('operation')) {
+      return { endpoint: 'timeactivity', realmId };
+    }
+    if (/^\/batch\/?$/i.test(rest) && method === 'POST') return { endpoint: 'batch', realmId };
     return { endpoint: 'other', realmId };
   }
   if (path === '/oauth2/v1/tokens/bearer' && method === 'POST') return { endpoint: 'token', realmId: null };
@@ -164,6 +221,19 @@ function parseParams(body: string, contentType: string | undefined): Record<stri
   return Object.fromEntries(new URLSearchParams(body));
 }
 
+/** The JSON a write carries; undefined when it is not JSON at all. */
+function parseJsonBody(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function unreadableBody(): FaultError {
+  return invalidPropertyError('(body)', 'the request body is not JSON');
+}
+
 class Sandbox implements QboSandbox {
   url = '';
   tokenUrl = '';
@@ -181,9 +251,7 @@ class Sandbox implements QboSandbox {
   private readonly clientId: string;
   private readonly clientSecret: string;
   private readonly offset: number;
-  private readonly limits: { perMinute?: number; concurrent?: number } | undefined;
-  private readonly recent = new Map<string, number[]>(); // realm → request times (real clock)
-  private readonly inFlight = new Map<string, number>();
+  private readonly limiter: Limiter;
   private closing: Promise<void> | null = null;
 
   constructor(private readonly opts: SandboxOptions) {
@@ -191,7 +259,7 @@ class Sandbox implements QboSandbox {
     this.clientId = opts.clientId ?? 'sandbox-client-id';
     this.clientSecret = opts.clientSecret ?? 'sandbox-client-secret';
     this.offset = DEFAULT_OFFSET_MINUTES;
-    this.limits = opts.limits;
+    this.limiter = new Limiter(opts.limits);
     this.oauth = new OAuthStore(this.now, opts.accessTokenTtlSec ?? 3600);
     this.server.on('connection', (s: Socket) => {
       this.sockets.add(s);
@@ -255,6 +323,22 @@ class Sandbox implements QboSandbox {
     return structuredClone([...this.realm(realmId).all()]);
   }
 
+  timeActivities(realmId: string): RawTimeActivity[] {
+    return structuredClone([...this.realm(realmId).timeActivities.all()]);
+  }
+
+  timeActivityCountByRequestId(realmId: string): Map<string, number> {
+    return this.realm(realmId).timeActivities.countByRequestId();
+  }
+
+  throttled(realmId: string): number {
+    return this.limiter.throttled(realmId);
+  }
+
+  peakConcurrency(realmId: string): number {
+    return this.limiter.peakConcurrency(realmId);
+  }
+
   issueAuthorizationCode(realmId: string, redirectUri?: string): string {
     return this.oauth.issueCode(realmId, redirectUri);
   }
@@ -277,6 +361,7 @@ class Sandbox implements QboSandbox {
 
   resetRequests(): void {
     this.requests.length = 0;
+    this.limiter.resetStats();
   }
 
   close(): Promise<void> {
@@ -295,15 +380,29 @@ class Sandbox implements QboSandbox {
   // HTTP plumbing
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const admission = this.admit(req, res);
     readBody(req).then(
-      (body) => this.dispatch(req, res, body),
+      (body) => this.dispatch(req, res, body, admission),
       () => {
         if (!res.headersSent) res.writeHead(413).end();
       },
     );
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse, body: string): void {
+  /**
+   * Intuit's gateway meters a request as it arrives, before the service sees it: limits come
+   * before the body is read and before injected faults, and a slow or silent request holds its
+   * place in flight until it is answered or dropped. Null for requests without a realm (OAuth).
+   */
+  private admit(req: IncomingMessage, res: ServerResponse): Admission | null {
+    const r = route(req.method ?? 'GET', new URL(req.url ?? '/', 'http://sandbox.local'), undefined);
+    if (r.realmId === null) return null;
+    const admission = this.limiter.admit(r.realmId, r.endpoint === 'batch');
+    if (admission.ok) res.once('close', admission.release);
+    return admission;
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse, body: string, admission: Admission | null): void {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://sandbox.local');
     let queryText = url.searchParams.get('query') ?? undefined;
@@ -313,10 +412,11 @@ class Sandbox implements QboSandbox {
         ? (new URLSearchParams(body).get('query') ?? undefined)
         : body;
     }
-    const r = route(method, url.pathname, queryText);
+    const r = route(method, url, queryText);
     const record: SandboxRequest = { endpoint: r.endpoint, realmId: r.realmId, status: 0, method, path: url.pathname, at: this.ms() };
     if (r.endpoint === 'query' || r.endpoint === 'count') record.query = queryText ?? '';
     if (r.endpoint === 'cdc') record.changedSince = url.searchParams.get('changedSince') ?? undefined;
+    if (r.endpoint === 'timeactivity' || r.endpoint === 'batch') record.requestId = url.searchParams.get('requestid') ?? undefined;
     this.requests.push(record);
 
     const send = (reply: Reply): void => {
@@ -331,50 +431,56 @@ class Sandbox implements QboSandbox {
     };
     const answer = (): Reply => this.answer(r, req, url, body, queryText);
 
-    const fault = this.faults.take(r.endpoint);
-    if (fault) {
-      const retryAfter: Record<string, string> =
-        fault.retryAfterSec !== undefined ? { 'Retry-After': String(fault.retryAfterSec) } : {};
-      const xml = (status: number): Reply => ({
-        status,
-        body: throttleXmlBody(this.ms()),
-        contentType: 'application/xml',
-        headers: retryAfter,
-      });
-      switch (fault.kind) {
-        case 'throttle-json':
-          return send(json(429, throttleJsonBody(this.ms()), retryAfter));
-        case 'throttle-xml':
-          return send(xml(429));
-        case 'throttle-xml-403':
-          return send(xml(403));
-        case 'unauthorized':
-          return send(json(401, unauthorizedBody('Token expired: AB0173000000', this.ms())));
-        case 'server-error':
-          return send(json(500, serverErrorBody(this.ms())));
-        case 'fault-200':
-          return send(json(200, fault200Body(this.ms())));
-        case 'silent':
-          return; // the socket stays open until the client gives up or close() runs
-        case 'slow': {
-          const t = setTimeout(() => {
-            this.timers.delete(t);
-            send(this.guarded(answer));
-          }, fault.delayMs);
-          this.timers.add(t);
-          return;
-        }
-        case 'malformed': {
-          const normal = this.guarded(answer);
-          const cut = normal.body.slice(0, Math.max(1, Math.floor(normal.body.length / 2)));
-          return send({ status: 200, body: cut, contentType: JSON_TYPE });
-        }
-      }
-    }
+    if (admission && !admission.ok) return send(json(429, throttleJsonBody(this.ms())));
 
-    const limited = this.checkLimits(r, res);
-    if (limited) return send(limited);
-    send(this.guarded(answer));
+    const fault = this.faults.take(r.endpoint);
+    if (!fault) return send(this.guarded(answer));
+    this.applyFault(fault, req, send, answer);
+  }
+
+  /** Answers (or does not answer) one request the way the injected fault says. */
+  private applyFault(fault: InjectedFault, req: IncomingMessage, send: (reply: Reply) => void, answer: () => Reply): void {
+    const retryAfter: Record<string, string> = fault.retryAfterSec !== undefined ? { 'Retry-After': String(fault.retryAfterSec) } : {};
+    const xml = (status: number): Reply => ({
+      status,
+      body: throttleXmlBody(this.ms()),
+      contentType: 'application/xml',
+      headers: retryAfter,
+    });
+    switch (fault.kind) {
+      case 'throttle-json':
+        return send(json(429, throttleJsonBody(this.ms()), retryAfter));
+      case 'throttle-xml':
+        return send(xml(429));
+      case 'throttle-xml-403':
+        return send(xml(403));
+      case 'unauthorized':
+        return send(json(401, unauthorizedBody('Token expired: AB0173000000', this.ms())));
+      case 'server-error':
+        return send(json(500, serverErrorBody(this.ms())));
+      case 'fault-200':
+        return send(json(200, fault200Body(this.ms())));
+      case 'silent':
+        return; // the socket stays open until the client gives up or close() runs
+      case 'slow': {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          send(this.guarded(answer));
+        }, fault.delayMs);
+        this.timers.add(t);
+        return;
+      }
+      case 'malformed': {
+        const normal = this.guarded(answer);
+        const cut = normal.body.slice(0, Math.max(1, Math.floor(normal.body.length / 2)));
+        return send({ status: 200, body: cut, contentType: JSON_TYPE });
+      }
+      case 'commit-then-drop':
+        // The work is done (and remembered under its requestid); the answer never leaves.
+        this.guarded(answer);
+        req.socket.destroy();
+        return;
+    }
   }
 
   /** A handler bug answers 500 like Intuit's SystemFault rather than killing the socket. */
@@ -386,30 +492,6 @@ class Sandbox implements QboSandbox {
       reply.headers = { 'x-sandbox-error': err instanceof Error ? err.message.slice(0, 200) : 'error' };
       return reply;
     }
-  }
-
-  /** Intuit's per-realm limits, when enabled: 429 ThrottleExceeded past either. */
-  private checkLimits(r: Route, res: ServerResponse): Reply | null {
-    if (!this.limits || !r.realmId || !['query', 'count', 'cdc', 'read'].includes(r.endpoint)) return null;
-    const realmId = r.realmId;
-    const { perMinute, concurrent } = this.limits;
-    if (perMinute !== undefined) {
-      const t = Date.now();
-      const times = (this.recent.get(realmId) ?? []).filter((x) => x > t - 60_000);
-      if (times.length >= perMinute) {
-        this.recent.set(realmId, times);
-        return json(429, throttleJsonBody(this.ms()));
-      }
-      times.push(t);
-      this.recent.set(realmId, times);
-    }
-    if (concurrent !== undefined) {
-      const n = this.inFlight.get(realmId) ?? 0;
-      if (n >= concurrent) return json(429, throttleJsonBody(this.ms()));
-      this.inFlight.set(realmId, n + 1);
-      res.once('close', () => this.inFlight.set(realmId, (this.inFlight.get(realmId) ?? 1) - 1));
-    }
-    return null;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -426,12 +508,16 @@ class Sandbox implements QboSandbox {
       case 'query':
       case 'count':
       case 'cdc':
-      case 'read': {
+      case 'read':
+      case 'timeactivity':
+      case 'batch': {
         const denied = this.authorizeApi(req, r.realmId as string);
         if (denied) return denied;
         const realm = this.realms.get(r.realmId as string) as Realm;
         if (r.endpoint === 'cdc') return this.cdc(realm, url);
-        if (r.endpoint === 'read') return this.read(realm, r.entityId as string);
+        if (r.endpoint === 'read') return this.read(realm, r.entity ?? 'employee', r.entityId as string);
+        if (r.endpoint === 'timeactivity') return this.idempotent(realm, url, REQUEST_ID_MAX, (id) => this.createTimeActivity(realm, body, id));
+        if (r.endpoint === 'batch') return this.idempotent(realm, url, BATCH_REQUEST_ID_MAX, (id) => this.batch(realm, body, id));
         return this.query(realm, queryText);
       }
       default:
@@ -473,11 +559,13 @@ class Sandbox implements QboSandbox {
     const time = formatBodyTime(this.ms(), this.offset);
     try {
       const parsed = parseQuery(text ?? '');
-      const result = runEmployeeQuery(parsed, realm.all());
+      const entity = queriedEntity(parsed);
+      const result =
+        entity === 'TimeActivity' ? runTimeActivityQuery(parsed, realm.timeActivities.all()) : runEmployeeQuery(parsed, realm.all());
       if (result.kind === 'count') return json(200, { QueryResponse: { totalCount: result.totalCount }, time });
       if (result.rows.length === 0) return json(200, { QueryResponse: {}, time });
       return json(200, {
-        QueryResponse: { Employee: result.rows, startPosition: result.startPosition, maxResults: result.rows.length },
+        QueryResponse: { [entity]: result.rows, startPosition: result.startPosition, maxResults: result.rows.length },
         time,
       });
     } catch (err) {
@@ -487,10 +575,64 @@ class Sandbox implements QboSandbox {
     }
   }
 
-  private read(realm: Realm, id: string): Reply {
+  private read(realm: Realm, entity: 'employee' | 'timeactivity', id: string): Reply {
+    const time = formatBodyTime(this.ms(), this.offset);
+    if (entity === 'timeactivity') {
+      const t = realm.timeActivities.get(id);
+      return t ? json(200, { TimeActivity: t, time }) : json(400, notFoundBody(this.ms()));
+    }
     const e = realm.get(id);
     if (!e) return json(400, notFoundBody(this.ms()));
-    return json(200, { Employee: e, time: formatBodyTime(this.ms(), this.offset) });
+    return json(200, { Employee: e, time });
+  }
+
+  /**
+   * Intuit's requestid: a repeat within the realm gets the first answer again, byte for byte,
+   * whatever it was (a fault too) and whatever the repeat's body says, and nothing is written.
+   * One namespace per realm for every write, as Intuit asks requestids to be unique per company.
+   * Without a requestid every request writes. Answers refused before the write (auth, limits,
+   * injected faults) are not remembered: nothing happened, so a retry must be able to write.
+   */
+  private idempotent(realm: Realm, url: URL, maxLength: number, write: (requestId: string | undefined) => Reply): Reply {
+    const requestId = url.searchParams.get('requestid') || undefined;
+    if (requestId === undefined) return write(undefined);
+    if (requestId.length > maxLength) return json(400, validationFaultBody(invalidRequestIdError(requestId, maxLength), this.ms()));
+    const first = realm.timeActivities.firstAnswer(requestId);
+    if (first) return { ...first };
+    const reply = write(requestId);
+    const stored: StoredAnswer = { status: reply.status, body: reply.body, contentType: reply.contentType };
+    realm.timeActivities.remember(requestId, stored);
+    return reply;
+  }
+
+  /** One TimeActivity: the error that stops it, or the row written. */
+  private writeTimeActivity(realm: Realm, input: unknown, requestId: string | undefined): { fault: FaultError } | { row: RawTimeActivity } {
+    const checked = checkTimeActivity(input, { employee: (id) => realm.get(id), offsetMinutes: this.offset });
+    if (!checked.ok) return { fault: checked.fault };
+    return { row: realm.timeActivities.add(checked.draft, formatQboTime(this.ms(), this.offset), requestId) };
+  }
+
+  private createTimeActivity(realm: Realm, body: string, requestId: string | undefined): Reply {
+    const input = parseJsonBody(body);
+    if (input === undefined) return json(400, validationFaultBody(unreadableBody(), this.ms()));
+    const out = this.writeTimeActivity(realm, input, requestId);
+    if ('fault' in out) return json(400, validationFaultBody(out.fault, this.ms()));
+    return json(200, { TimeActivity: out.row, time: formatBodyTime(this.ms(), this.offset) });
+  }
+
+  /** Items are checked and written one by one: a bad item fails alone, answered in its place. */
+  private batch(realm: Realm, body: string, requestId: string | undefined): Reply {
+    const input = parseJsonBody(body);
+    if (input === undefined) return json(400, validationFaultBody(unreadableBody(), this.ms()));
+    const checked = checkBatch(input, requestId !== undefined);
+    if (!checked.ok) return json(400, validationFaultBody(checked.fault, this.ms()));
+    const answers = checked.items.map((item) => {
+      const wanted = itemTimeActivity(item);
+      const out = wanted.ok ? this.writeTimeActivity(realm, wanted.body, requestId) : { fault: wanted.fault };
+      if ('fault' in out) return { bId: item.bId, Fault: { Error: [out.fault], type: 'ValidationFault' } };
+      return { bId: item.bId, TimeActivity: out.row };
+    });
+    return json(200, { BatchItemResponse: answers, time: formatBodyTime(this.ms(), this.offset) });
   }
 
   private cdc(realm: Realm, url: URL): Reply {
