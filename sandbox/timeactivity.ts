@@ -232,7 +232,7 @@ function checkTime(b: Record<string, unknown>, txnDate: string, offset: number):
     if (workedMs > DAY_MS) fail(E.duration('Minutes', `${part.Hours}:${String(part.Minutes).padStart(2, '0')}`));
     if (workedMs === 0) fail(E.zeroTime());
   } else {
-    if (!has(b, 'StartTime') || !has(b, 'EndTime')) fail(E.startOrEnd(`Both StartTime and EndTime are needed.`));
+    if (!has(b, 'StartTime') || !has(b, 'EndTime')) fail(E.startOrEnd('Both StartTime and EndTime are needed.'));
     const start = instant(b, 'StartTime', txnDate, offset);
     const end = instant(b, 'EndTime', txnDate, offset);
     if (end <= start) fail(E.startAfterEnd(shown(b.StartTime), shown(b.EndTime)));
@@ -256,7 +256,7 @@ function checkBreak(b: Record<string, unknown>, part: TimePart, workedMs: number
 function wholeNumber(b: Record<string, unknown>, key: string, max: number): number {
   const v = b[key];
   if (v === undefined || v === null) return 0;
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  const n = amount(v);
   if (Number.isNaN(n)) return fail(invalidNumberFormatError(key, shown(v)));
   if (!Number.isInteger(n) || n < 0 || n > max) fail(E.duration(key, shown(v)));
   return n;
@@ -299,10 +299,16 @@ function checkBilling(b: Record<string, unknown>): Billing {
   const customer = refOrNull(b, 'CustomerRef');
   if (status === 'Billable' && !customer) fail(E.missingCustomer());
   if (status === 'Billable' && !has(b, 'HourlyRate')) fail(E.rate('missing'));
-  const rate = has(b, 'HourlyRate') ? Number(b.HourlyRate) : 0;
-  if (typeof b.HourlyRate === 'boolean' || !Number.isFinite(rate) || rate < 0) fail(E.rate(shown(b.HourlyRate)));
+  const rate = has(b, 'HourlyRate') ? amount(b.HourlyRate) : 0;
+  if (!Number.isFinite(rate) || rate < 0) fail(E.rate(shown(b.HourlyRate)));
   if (has(b, 'Taxable') && typeof b.Taxable !== 'boolean') fail(invalidPropertyError('Taxable', 'must be true or false'));
   return { status, customer, rate, taxable: b.Taxable === true };
+}
+
+/** A number, or a numeric string as Intuit's JSON reader takes it; NaN for anything else. */
+function amount(v: unknown): number {
+  if (typeof v === 'number') return v;
+  return typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
 }
 
 /** References last, as Intuit checks them after the body: unknown is 2500, inactive is 610. */

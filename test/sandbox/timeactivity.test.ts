@@ -120,6 +120,8 @@ describe('checkTimeActivity', () => {
     ['Billable without CustomerRef', body({ BillableStatus: 'Billable', HourlyRate: 50 }), '6310'],
     ['Billable without HourlyRate', body({ BillableStatus: 'Billable', CustomerRef: { value: '3' } }), '6330'],
     ['a negative HourlyRate', body({ HourlyRate: -5 }), '6330'],
+    ['an empty HourlyRate', body({ BillableStatus: 'Billable', CustomerRef: { value: '3' }, HourlyRate: '' }), '6330'],
+    ['HourlyRate true', body({ HourlyRate: true }), '6330'],
     ['Taxable "yes"', body({ Taxable: 'yes' }), '2010'],
     ['an unknown employee', body({ EmployeeRef: { value: '4242' } }), '2500'],
     ['an inactive employee', body({ EmployeeRef: { value: '84' } }), '610'],
@@ -130,6 +132,7 @@ describe('checkTimeActivity', () => {
   it('accepts the edges', () => {
     expect(code(body({ Description: 'x'.repeat(DESCRIPTION_MAX) }))).toBe('ok');
     expect(code(body({ BillableStatus: 'Billable', CustomerRef: { value: '3', name: 'Acme' }, HourlyRate: 85.5 }))).toBe('ok');
+    expect(code(body({ BillableStatus: 'Billable', CustomerRef: { value: '3' }, HourlyRate: '40.00' }))).toBe('ok');
     expect(code(body({ EmployeeRef: { value: 56 } }))).toBe('ok'); // a numeric id reads as its digits
     expect(code(body({ SyncToken: '0', domain: 'QBO', sparse: false }))).toBe('ok'); // read-only echoes are ignored
     expect(code(body({ Hours: 2, Minutes: 0, BreakHours: 0, BreakMinutes: 30 }))).toBe('ok');
