@@ -17,6 +17,7 @@ import {
   type SyncRunDoc,
 } from '../db/models';
 import type { Logger } from '../logger';
+import { bulkSetById, type SetById } from '../db/bulk';
 import { Directory } from '../matching/match';
 import { classifyQboError } from '../qbo/classify';
 import type { QboClient, QboContext } from '../qbo/client';
@@ -251,7 +252,7 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
   const orgId = String(st.orgId);
   const events: PendingEvent[] = [];
   const inserts: Record<string, unknown>[] = [];
-  const updates: { filter: Record<string, unknown>; set: Record<string, unknown> }[] = [];
+  const updates: SetById[] = [];
 
   for (const row of rows) {
     const prev = held.get(row.qboId) ?? null;
@@ -305,7 +306,7 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
     if (prev) {
       st.counts.updated++;
       // By _id alone (FerretDB's only fast path): the org lease keeps other link writers out.
-      updates.push({ filter: { _id }, set: { ...set, updatedAt: now } });
+      updates.push({ _id, set: { ...set, updatedAt: now } });
     } else {
       st.counts.created++;
       inserts.push({ _id, orgId: st.orgId, realmId: st.conn.realmId, qboId: row.qboId, newDetectedAt: null, createdAt: now, updatedAt: now, ...set });
@@ -326,12 +327,7 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
       if (!(code === 11000 || allDup)) throw err;
     }
   }
-  if (updates.length > 0) {
-    await QboEmployee.bulkWrite(
-      updates.map((u) => ({ updateOne: { filter: u.filter, update: { $set: u.set } } })),
-      { ordered: false },
-    );
-  }
+  await bulkSetById(QboEmployee, updates);
 }
 
 function rowFromHeld(qboId: string, h: Held): Row {
