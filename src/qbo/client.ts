@@ -24,7 +24,7 @@ interface IntuitOAuthClient {
   authorizeUri(params: { scope: string[]; state: string }): string;
   createToken(url: string): Promise<{ getJson(): unknown }>;
   refreshUsingToken(refreshToken: string): Promise<{ getJson(): unknown }>;
-  revoke(params: { token: string }): Promise<unknown>;
+  revoke(params: { access_token?: string; refresh_token?: string }): Promise<unknown>;
   setAuthorizeURLs(params: Record<string, string>): unknown;
 }
 type IntuitOAuthCtor = new (opts: Record<string, unknown>) => IntuitOAuthClient;
@@ -224,7 +224,9 @@ export function createQboClient(opts: QboClientOptions): QboClient {
       return tokenSetFrom(res.getJson());
     },
     async revoke(refreshToken) {
-      await observed('revoke', withDeadline(deadline, 'token revoke', () => oauth().revoke({ token: refreshToken })));
+      // intuit-oauth reads `refresh_token` (or `access_token`); given anything else it sends
+      // whatever token it holds itself, which for this per-call client is none.
+      await observed('revoke', withDeadline(deadline, 'token revoke', () => oauth().revoke({ refresh_token: refreshToken })));
     },
   };
 }
