@@ -37,7 +37,8 @@ describe('QuickBooks webhooks over HTTP', () => {
       // (The sync queue always holds delayed jobs: the next tick of each org's scheduler.)
       const s = await api.app.rt.queues.sync.getJobCounts('waiting', 'active');
       const open = await SyncRun.countDocuments({ state: { $in: ['queued', 'running'] } });
-      return w.waiting + w.active + w.delayed + s.waiting + s.active === 0 && open === 0;
+      const busy = [...Object.values(w), ...Object.values(s)].reduce((a, b) => a + b, 0);
+      return busy === 0 && open === 0;
     });
   const deliveries = async () => (await api.app.rt.queues.webhooks.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed'));
   const totalDeliveries = async () => Object.values(await deliveries()).reduce((a, b) => a + b, 0);
