@@ -1,9 +1,9 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sameSecret } from './auth';
-import { ApiError } from './errors';
+import { ApiError, errorBody } from './errors';
 import type { ApiContext } from './route';
 
 /**
@@ -42,13 +42,15 @@ export async function registerBullBoard(app: FastifyInstance, ctx: ApiContext): 
     options: { uiConfig: { boardTitle: 'qbo-member-sync' } },
   });
 
-  const requireCredentials = async (request: FastifyRequest) => {
+  const requireCredentials = async (request: FastifyRequest, reply: FastifyReply) => {
     const given = basicCredentials(request.headers.authorization);
     // Both compared every time (constant time each), so a right user name is not a hint.
     const userOk = sameSecret(given?.user ?? '', user);
     const passwordOk = sameSecret(given?.password ?? '', password);
     if (!given || !userOk || !passwordOk) {
-      throw new ApiError(401, 'unauthorized', 'Bull Board needs its own credentials (HTTP Basic)', {}, { 'WWW-Authenticate': 'Basic realm="Bull Board", charset="UTF-8"' });
+      // Answered here, not thrown: Bull Board's plugin installs an error handler of its own.
+      const e = new ApiError(401, 'unauthorized', 'Bull Board needs its own credentials (HTTP Basic)');
+      return reply.code(401).header('WWW-Authenticate', 'Basic realm="Bull Board", charset="UTF-8"').send(errorBody(e));
     }
   };
   await app.register(async (scope) => {
