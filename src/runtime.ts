@@ -49,7 +49,7 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
   if (ownsMongo) await mongoose.connect(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
   await Promise.all(ALL_MODELS.map((m) => m.createIndexes()));
   const queues = createQueues(redis, config.QUEUE_PREFIX);
-  const metrics = createMetrics(redis, config.QUEUE_PREFIX, (err) => logger.debug({ err }, 'Metric not recorded'));
+  const metrics = createMetrics(redis, config.QUEUE_PREFIX, { onError: (err) => logger.debug({ err }, 'Metrics not written') });
   const qbo = createQboClient({
     apiBase: config.qboApiBase,
     authorizeUrl: config.QBO_AUTHORIZE_URL,
@@ -73,6 +73,7 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
     metrics,
     close() {
       closing ??= (async () => {
+        await metrics.close();
         await queues.close();
         if (ownsMongo) await mongoose.disconnect();
         redis.disconnect();

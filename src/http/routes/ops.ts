@@ -52,6 +52,8 @@ export function registerOps(app: FastifyInstance, ctx: ApiContext, opts: { ready
   });
 
   app.get('/metrics', async (_request, reply) => {
+    // This process's own recent counts first, so a scrape right after an event sees it.
+    await within(2000, rt.metrics.flush()).catch(() => undefined);
     const text = await within(5000, registry.metrics());
     return reply.type(registry.contentType).send(text);
   });

@@ -51,7 +51,7 @@ export async function registerWebhooks(app: FastifyInstance, ctx: ApiContext): P
       try {
         await withDeadline(ENQUEUE_DEADLINE_MS, 'webhook enqueue', () => rt.queues.webhooks.add('delivery', delivery, { ...WEBHOOK_JOB_OPTIONS, jobId }));
       } catch (err) {
-        request.log.warn({ err }, 'Webhook delivery could not be queued');
+        request.log.warn({ reqId: request.id, err }, 'Webhook delivery could not be queued');
         throw new ApiError(503, 'queue_unavailable', 'The delivery could not be stored; send it again later', {}, { 'Retry-After': '10' });
       }
       rt.metrics.inc('webhook_deliveries_total', { outcome: 'accepted' });
