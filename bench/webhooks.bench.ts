@@ -14,7 +14,7 @@
  *
  * Prints a table and writes bench/results/webhooks-<date>.json. Targets are printed, not asserted.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -189,6 +189,13 @@ async function main(): Promise<number> {
         {
           bench: 'webhooks',
           date: new Date().toISOString(),
+          commit: (() => {
+            try {
+              return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+            } catch {
+              return null;
+            }
+          })(),
           machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? null, node: process.version, services: services.how },
           settings: { connections, durationS: duration, warmupS: warmup, bodyBytes: pool[0]?.body.length ?? 0, distinctDeliveries: poolSize, sent: n },
           target: TARGET,
