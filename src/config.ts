@@ -73,6 +73,8 @@ const schema = z.object({
   BULL_BOARD_PASSWORD: secret(12).optional(),
   // Bull Board only looks unless this is `false` (then it can retry, promote and remove jobs).
   BULL_BOARD_READ_ONLY: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // Requests per minute one organisation key may make to /api/v1 (429 past it); 0 = no limit.
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   // Largest request body the API reads, in bytes (webhooks included; Intuit sends up to ~1 MB).
   API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
   // Server-side pepper of the stored organisation-key hashes; defaults to one derived from TOKEN_ENCRYPTION_KEY.

@@ -44,6 +44,24 @@ function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'p
   throw new ApiError(400, 'validation_failed', `Invalid ${where}: ${issues.map((i) => `${i.path || where} ${i.message}`).join('; ')}`, { issues });
 }
 
+/**
+ * A fixed one-minute window per organisation key, counted in Redis (so every API process
+ * shares it): one INCR (+ EXPIRE on the first) per request. The admin key is not limited.
+ */
+async function rateLimit(ctx: ApiContext, keyId: string): Promise<void> {
+  const limit = ctx.config.API_RATE_LIMIT_PER_MINUTE;
+  if (limit <= 0) return;
+  const now = Date.now();
+  const window = Math.floor(now / 60_000);
+  const key = `${ctx.config.QUEUE_PREFIX}:ratelimit:${keyId}:${window}`;
+  const res = await ctx.rt.redis.multi().incr(key).expire(key, 61).exec();
+  const count = Number(res?.[0]?.[1] ?? 0);
+  if (count > limit) {
+    const retry = String(Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)));
+    throw new ApiError(429, 'rate_limited', `More than ${limit} requests in a minute with this key; try again in ${retry} s`, {}, { 'Retry-After': retry });
+  }
+}
+
 async function authenticate(ctx: ApiContext, def: RouteDef, request: FastifyRequest): Promise<void> {
   if (def.auth === 'none') return;
   const key = bearerKey(request.headers.authorization);
@@ -56,6 +74,7 @@ async function authenticate(ctx: ApiContext, def: RouteDef, request: FastifyRequ
     // Another tenant's organisation is answered exactly like one that does not exist.
     if (orgId !== principal.orgId) throw new ApiError(404, 'org_not_found', `Organisation ${orgId ?? ''} does not exist`);
   }
+  if (principal.kind === 'org') await rateLimit(ctx, principal.keyId);
   request.principal = principal;
 }
 

@@ -18,6 +18,7 @@ const STATUS_TEXT: Record<number, string> = {
   415: 'Unsupported content type',
   429: 'Too many requests; see Retry-After',
   500: 'Internal error',
+  502: 'QuickBooks (Intuit) did not complete the request; see Retry-After',
   503: 'A dependency (database, Redis) is down; see Retry-After',
 };
 
@@ -110,7 +111,7 @@ export function buildOpenApi(files: RouteFile[]): Json {
       for (const [status, r] of Object.entries(def.responses)) {
         responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: toSchema(r.schema, components, 'output') } } } : {}) };
       }
-      const errors = new Set([400, 500, ...(def.auth === 'none' ? [] : [401]), ...(def.errors ?? []), 503]);
+      const errors = new Set([400, 500, ...(def.auth === 'none' ? [] : [401]), ...(def.auth === 'org' ? [429] : []), ...(def.errors ?? []), 503]);
       for (const status of [...errors].sort()) responses[String(status)] = { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: errorRef } } };
       const op: Json = {
         summary: def.summary,

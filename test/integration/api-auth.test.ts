@@ -3,6 +3,7 @@
 // route of another; the admin key sees all. Also the error envelope and the OpenAPI document.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKey } from '../../src/db/models';
+import { buildApi } from '../../src/http/app';
 import { ROUTE_FILES } from '../../src/http/routes/index';
 import { setupTestEnv, type TestEnv } from '../helpers/env';
 import { ADMIN_KEY, startTestApi, type TestApi } from '../helpers/api';
@@ -149,5 +150,23 @@ describe('API authentication and tenant isolation', () => {
     expect(post.requestBody.content['application/json'].schema).toMatchObject({ type: 'object', additionalProperties: false, required: ['name'] });
     expect(res.body.paths['/webhooks/quickbooks'].post).toBeDefined();
     expect(res.body.components.schemas.Error).toBeDefined();
+  });
+
+  it('limits each organisation key per minute (429 with Retry-After), not the admin key', async () => {
+    const rt = api.app.rt;
+    const limited = await buildApi({ ...rt, config: { ...rt.config, API_RATE_LIMIT_PER_MINUTE: 3 } });
+    try {
+      const get = (key: string) => limited.inject({ method: 'GET', url: `/api/v1/orgs/${orgB}`, headers: { authorization: `Bearer ${key}` } });
+      // Whatever this key spent earlier in the current minute counts too.
+      let res = await get(keyB);
+      for (let i = 0; i < 5 && res.statusCode === 200; i++) res = await get(keyB);
+      expect(res.statusCode).toBe(429);
+      expect(res.json()).toMatchObject({ error: { code: 'rate_limited' } });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
+      for (let i = 0; i < 5; i++) expect((await get(ADMIN_KEY)).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
   });
 });

@@ -133,4 +133,27 @@ describe('QuickBooks OAuth over HTTP', () => {
     expect(denied.status).toBe(400);
     expect(denied.body.error.code).toBe('qbo_consent_denied');
   });
+
+  it('tells a code Intuit refuses (400) from Intuit being down (502)', async () => {
+    const realm = '4620816365000405';
+    api.app.sandbox.loadCompany(realm, { employees: [{ Id: '1', GivenName: 'Mary', FamilyName: 'Somerville' }] });
+    const org = (await api.call('POST', '/api/v1/orgs', { body: { name: 'E' } })).body;
+    const refused = new URL((await consent(org.organization.id, org.apiKey, realm)).callback, api.url);
+    refused.searchParams.set('code', 'AB11-not-a-code-the-sandbox-issued');
+    const r1 = await api.call('GET', `${refused.pathname}${refused.search}`, { key: null });
+    expect(r1.status).toBe(400);
+    expect(r1.body.error.code).toBe('authorization_code_refused');
+
+    const down = (await consent(org.organization.id, org.apiKey, realm)).callback;
+    api.app.sandbox.injectFault({ kind: 'server-error', endpoint: 'token', times: 5 });
+    try {
+      const r2 = await api.call('GET', down, { key: null });
+      expect(r2.status).toBe(502);
+      expect(r2.body.error.code).toBe('qbo_unavailable');
+      expect(r2.headers.get('retry-after')).toBe('60');
+    } finally {
+      api.app.sandbox.clearFaults();
+    }
+    expect(await QboConnection.exists({ orgId: org.organization.id })).toBeNull();
+  });
 });

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod/v4';
 import { completeConnection, connectDeps } from '../../qbo/connect';
 import { verifyState } from '../../qbo/oauth-state';
-import { ApiError, toApiError } from '../errors';
+import { DomainError } from '../../errors';
+import { classifyQboError } from '../../qbo/classify';
+import { ApiError, dependencyDown, toApiError } from '../errors';
 import { defineRoute, type Reply, type RouteFile } from '../route';
 
 /**
@@ -32,6 +34,16 @@ const STATE_REASON: Record<string, { code: string; message: string }> = {
   expired: { code: 'state_expired', message: 'The consent link expired: start connecting again from the app' },
 };
 
+/** A failed token exchange is Intuit's answer, not our bug: say which kind it was. */
+function exchangeFailure(err: unknown): unknown {
+  if (err instanceof DomainError || err instanceof ApiError || dependencyDown(err)) return err;
+  const c = classifyQboError(err);
+  if (c.kind === 'reauth' || c.kind === 'permanent') {
+    return new ApiError(400, 'authorization_code_refused', 'Intuit refused the authorization code (expired or already used): start connecting again from the app');
+  }
+  return new ApiError(502, 'qbo_unavailable', 'Intuit did not complete the token exchange: start connecting again in a minute', {}, { 'Retry-After': '60' });
+}
+
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(status: number, title: string, text: string): Reply {
@@ -53,7 +65,7 @@ export default {
       tags: ['quickbooks'],
       query: callbackQuery,
       responses: { 200: { description: 'Connected (JSON, or an HTML page when the browser asks for text/html)', schema: connected } },
-      errors: [409],
+      errors: [409, 502],
       async handler({ query, request }, { rt, config }) {
         const html = (request.headers.accept ?? '').includes('text/html');
         try {
@@ -74,14 +86,16 @@ export default {
             }
           }
           const search = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
-          const res = await completeConnection(connectDeps(rt), st.orgId, `${config.QBO_REDIRECT_URI}${search}`);
+          const res = await completeConnection(connectDeps(rt), st.orgId, `${config.QBO_REDIRECT_URI}${search}`).catch((err: unknown) => {
+            throw exchangeFailure(err);
+          });
           const body = { status: 'connected' as const, orgId: st.orgId, realmId: res.connection.realmId, firstSyncRunId: res.firstSync.syncRunId };
           if (html) return page(200, 'QuickBooks connected', `QuickBooks company ${body.realmId} is connected. The first sync is on its way; you can close this page.`);
           return { body, headers: { 'Cache-Control': 'no-store' } };
         } catch (err) {
           if (!html) throw err;
           const e = toApiError(err);
-          if (e.status >= 500) throw err;
+          if (e.code === 'internal_error') throw err;
           return page(e.status, e.code === 'realm_taken' ? 'Company already connected elsewhere' : 'Could not connect QuickBooks', e.message);
         }
       },
