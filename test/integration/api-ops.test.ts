@@ -5,8 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RunningRedis } from '../../src/dev/services';
+import { buildApi } from '../../src/http/app';
+import { signWebhookBody } from '../../sandbox/webhooks';
 import { setupTestEnv, type TestEnv } from '../helpers/env';
-import { ADMIN_KEY, BOARD_PASSWORD, BOARD_USER, startTestApi, type TestApi } from '../helpers/api';
+import { ADMIN_KEY, BOARD_PASSWORD, BOARD_USER, startTestApi, VERIFIER_TOKEN, type TestApi } from '../helpers/api';
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -53,6 +55,17 @@ describe('Bull Board, health and metrics', () => {
     expect(body.queues.map((q) => q.name).sort()).toEqual(api.app.rt.queues.all().map((q) => q.name).sort());
     expect(body.queues.map((q) => q.name)).toEqual(expect.arrayContaining(['qbo-sync', 'member-events', 'qbo-webhooks']));
     expect(body.queues.every((q) => q.readOnlyMode)).toBe(true);
+  });
+
+  it('is off (404) when its credentials are not configured', async () => {
+    const rt = api.app.rt;
+    const bare = await buildApi({ ...rt, config: { ...rt.config, BULL_BOARD_USER: undefined, BULL_BOARD_PASSWORD: undefined } });
+    try {
+      const res = await bare.inject({ method: 'GET', url: '/admin/queues', headers: { authorization: basic(BOARD_USER, BOARD_PASSWORD) } });
+      expect(res.statusCode).toBe(404);
+    } finally {
+      await bare.close();
+    }
   });
 
   it('serves /healthz and /readyz', async () => {
@@ -111,8 +124,19 @@ describe('/readyz while Redis is stopped', () => {
     await readyz();
     expect(Date.now() - started).toBeLessThan(3000);
 
+    // A webhook cannot be stored now: Intuit is told 503 in time (it retries), not left hanging.
+    const body = JSON.stringify([{ specversion: '1.0', id: 'evt-readyz', type: 'qbo.employee.updated.v1', intuitaccountid: '1', intuitentityid: '1' }]);
+    const post = () => fetch(`${api.url}/webhooks/quickbooks`, { method: 'POST', headers: { 'content-type': 'application/json', 'intuit-signature': signWebhookBody(body, VERIFIER_TOKEN) }, body });
+    const t0 = Date.now();
+    const refused = await post();
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('queue_unavailable');
+    expect(Date.now() - t0).toBeLessThan(3000);
+
     redis = await startRedis({ dataDir, port: redis.port });
     await until('200 again', async () => (await readyz()).status === 200);
     expect((await readyz()).body.checks).toEqual({ redis: 'up', mongodb: 'up' });
+    // Intuit's retry of the same delivery is taken once Redis is back.
+    expect((await post()).status).toBe(200);
   });
 });
