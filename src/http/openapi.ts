@@ -112,7 +112,7 @@ export function buildOpenApi(files: RouteFile[]): Json {
         responses[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: toSchema(r.schema, components, 'output') } } } : {}) };
       }
       const errors = new Set([400, 500, ...(def.auth === 'none' ? [] : [401]), ...(def.auth === 'org' ? [429] : []), ...(def.errors ?? []), 503]);
-      for (const status of [...errors].sort()) responses[String(status)] = { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: errorRef } } };
+      for (const status of [...errors].sort((a, b) => a - b)) responses[String(status)] = { description: STATUS_TEXT[status] ?? 'Error', content: { 'application/json': { schema: errorRef } } };
       const op: Json = {
         summary: def.summary,
         tags: def.tags,
@@ -121,7 +121,8 @@ export function buildOpenApi(files: RouteFile[]): Json {
         parameters: [...parameters(def.params, 'path', components), ...parameters(def.query, 'query', components)],
         responses,
       };
-      if (def.body) op.requestBody = { required: true, content: { 'application/json': { schema: toSchema(def.body, components, 'input') } } };
+      // A body with a default (POST …/qbo/sync) may be left out altogether.
+      if (def.body) op.requestBody = { required: !def.body.safeParse(undefined).success, content: { 'application/json': { schema: toSchema(def.body, components, 'input') } } };
       paths[path] = { ...(paths[path] ?? {}), [def.method.toLowerCase()]: op };
     }
   }

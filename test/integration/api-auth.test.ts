@@ -148,6 +148,8 @@ describe('API authentication and tenant isolation', () => {
     }
     const post = res.body.paths['/api/v1/orgs'].post;
     expect(post.requestBody.content['application/json'].schema).toMatchObject({ type: 'object', additionalProperties: false, required: ['name'] });
+    expect(post.requestBody.required).toBe(true);
+    expect(res.body.paths['/api/v1/orgs/{orgId}/qbo/sync'].post.requestBody.required).toBe(false);
     expect(res.body.paths['/webhooks/quickbooks'].post).toBeDefined();
     expect(res.body.components.schemas.Error).toBeDefined();
   });
