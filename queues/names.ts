@@ -2,6 +2,7 @@
 export const QUEUE = {
   sync: 'qbo-sync',
   memberEvents: 'member-events',
+  webhooks: 'qbo-webhooks',
 } as const;
 
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];

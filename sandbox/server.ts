@@ -48,6 +48,8 @@ import {
   runTimeActivityQuery,
 } from './query';
 import { DEFAULT_OFFSET_MINUTES, formatBodyTime, formatQboTime, parseQboTime } from './time';
+import { sendWebhook, WebhookNotifier } from './webhooks';
+import type { SendWebhookOptions, WebhookSendResult, WebhookSubscription } from './webhooks';
 
 export { generateCompany } from './generate';
 export type { GenerateOptions } from './generate';
@@ -55,6 +57,7 @@ export type { CompanyInput, DeletedStub, RawEmployee, RawTimeActivity, Ref } fro
 export type { FaultKind, FaultSpec, FaultEndpoint, RequestEndpoint } from './faults';
 export type { LimitOptions } from './limits';
 export { INTUIT_LIMITS } from './limits';
+export type { SendWebhookOptions, WebhookEventSpec, WebhookFormat, WebhookSendResult, WebhookSubscription } from './webhooks';
 
 export interface SandboxOptions {
   port?: number; // 0 = free port (default)
@@ -119,6 +122,12 @@ export interface QboSandbox {
   count(endpoint: string, realmId?: string): number;
   /** Clears the request log, and the throttled counts and concurrency peaks with it. */
   resetRequests(): void;
+  /** Sends one signed webhook delivery (legacy or CloudEvents) to `url`, like Intuit does. */
+  sendWebhook(url: string, opts: SendWebhookOptions): Promise<WebhookSendResult>;
+  /** From now on employee changes made through this sandbox send deliveries to `sub.url` (null: stop). */
+  subscribeWebhooks(sub: WebhookSubscription | null): void;
+  /** Sends the changes collected so far and waits for every delivery under way; all sent so far. */
+  flushWebhooks(): Promise<WebhookSendResult[]>;
   close(): Promise<void>;
 }
 
@@ -244,6 +253,7 @@ class Sandbox implements QboSandbox {
   private readonly realms = new Map<string, Realm>();
   private readonly oauth: OAuthStore;
   private readonly faults = new FaultQueue();
+  private readonly webhooks = new WebhookNotifier();
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server = createServer((req, res) => this.handle(req, res));
@@ -304,11 +314,15 @@ class Sandbox implements QboSandbox {
   }
 
   addEmployee(realmId: string, e: Partial<RawEmployee>): RawEmployee {
-    return structuredClone(this.realm(realmId).add(e));
+    const added = this.realm(realmId).add(e);
+    this.webhooks.changed({ realmId, id: added.Id, operation: 'Create', time: added.MetaData?.LastUpdatedTime });
+    return structuredClone(added);
   }
 
   updateEmployee(realmId: string, id: string, patch: Partial<RawEmployee> & { unset?: string[] }): RawEmployee {
-    return structuredClone(this.realm(realmId).update(id, patch));
+    const updated = this.realm(realmId).update(id, patch);
+    this.webhooks.changed({ realmId, id, operation: 'Update', time: updated.MetaData?.LastUpdatedTime });
+    return structuredClone(updated);
   }
 
   deactivateEmployee(realmId: string, id: string): RawEmployee {
@@ -317,6 +331,19 @@ class Sandbox implements QboSandbox {
 
   deleteEmployee(realmId: string, id: string): void {
     this.realm(realmId).delete(id);
+    this.webhooks.changed({ realmId, id, operation: 'Delete' });
+  }
+
+  sendWebhook(url: string, opts: SendWebhookOptions): Promise<WebhookSendResult> {
+    return sendWebhook(url, opts);
+  }
+
+  subscribeWebhooks(sub: WebhookSubscription | null): void {
+    this.webhooks.subscribe(sub);
+  }
+
+  flushWebhooks(): Promise<WebhookSendResult[]> {
+    return this.webhooks.flush();
   }
 
   employees(realmId: string): RawEmployee[] {
@@ -368,6 +395,7 @@ class Sandbox implements QboSandbox {
     this.closing ??= new Promise<void>((resolve) => {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
+      this.webhooks.stop();
       this.server.close(() => resolve());
       // Silent and slow faults hold sockets open on purpose; close must not wait for them.
       for (const s of this.sockets) s.destroy();

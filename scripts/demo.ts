@@ -22,6 +22,7 @@ import { createRuntime } from '../src/runtime';
 import { waitForRun } from '../src/sync/wait';
 import { startQboSandbox, type CompanyInput } from '../sandbox/server';
 import { startWorkers } from '../workers/index';
+import { demoApi } from './demo-api';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = (s = '') => process.stdout.write(`${s}\n`);
@@ -33,7 +34,7 @@ interface DemoCompany {
 }
 
 async function main(): Promise<number> {
-  const companyFile = process.argv[2] ?? path.join(root, 'sandbox/companies/demo.json');
+  const companyFile = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? path.join(root, 'sandbox/companies/demo.json');
   const company = JSON.parse(readFileSync(companyFile, 'utf8')) as DemoCompany & CompanyInput;
   const dataDir = path.join(root, '.data/demo');
   mkdirSync(dataDir, { recursive: true });
@@ -69,6 +70,12 @@ async function main(): Promise<number> {
       QBO_AUTHORIZE_URL: sandbox.authorizeUrl,
       QBO_TOKEN_URL: sandbox.tokenUrl,
       QBO_REVOKE_URL: sandbox.revokeUrl,
+      // The API part of the demo (scripts/demo-api.ts): throw-away secrets, printed at the end.
+      ADMIN_API_KEY: randomBytes(16).toString('hex'),
+      OAUTH_STATE_SECRET: randomBytes(32).toString('hex'),
+      QBO_WEBHOOK_VERIFIER_TOKEN: randomBytes(16).toString('hex'),
+      BULL_BOARD_USER: 'demo',
+      BULL_BOARD_PASSWORD: randomBytes(9).toString('base64url'),
     });
     // The demo starts from an empty directory every time.
     await mongoose.connect(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
@@ -111,6 +118,8 @@ async function main(): Promise<number> {
       `\nEvents on "member-events": ${byName('member.new_detected')} member.new_detected, ${byName('member.link_changed')} member.link_changed (${Object.values(counts).reduce((a, b) => a + b, 0)} jobs)`,
     );
     out(`Admin message: ${run.message ?? ''}`);
+    const api = await demoApi(rt, sandbox, String(org._id), company.realmId, out, process.argv.includes('--serve'));
+    cleanups.unshift(() => api.close());
     return run.state === 'succeeded' ? 0 : 1;
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);

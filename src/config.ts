@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -53,9 +54,44 @@ const schema = z.object({
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(10 * 60_000).default(30_000),
   // How often each worker looks for jobs whose lock expired (stalled) and hands them back, in ms.
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(10 * 60_000).default(30_000),
+
+  // --- HTTP API process (`npm run start:api`); the worker and the CLI ignore these. ---
+  // Address the API listens on; 0.0.0.0 in a container, loopback on a bare machine.
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  // Port the API listens on (0 = any free port).
+  API_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  // Bearer key that sees every organisation (≥ 24 chars). Required by the API process only.
+  ADMIN_API_KEY: secret(24).optional(),
+  // HMAC key that signs the OAuth `state` (≥ 32 chars). Required by the API process only.
+  OAUTH_STATE_SECRET: secret(32).optional(),
+  // How long a consent link (its signed `state`) stays usable, in seconds.
+  OAUTH_STATE_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(600),
+  // Intuit's webhook verifier token (not the client secret); unset = webhooks are refused with 503.
+  QBO_WEBHOOK_VERIFIER_TOKEN: z.string().min(1).optional(),
+  // Bull Board at /admin/queues behind HTTP Basic; both unset = Bull Board is off.
+  BULL_BOARD_USER: z.string().min(1).optional(),
+  BULL_BOARD_PASSWORD: secret(12).optional(),
+  // Bull Board only looks unless this is `false` (then it can retry, promote and remove jobs).
+  BULL_BOARD_READ_ONLY: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  // Requests per minute one organisation key may make to /api/v1 (429 past it); 0 = no limit.
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
+  // Largest request body the API reads, in bytes (webhooks included; Intuit sends up to ~1 MB).
+  API_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  // Server-side pepper of the stored organisation-key hashes; defaults to one derived from TOKEN_ENCRYPTION_KEY.
+  API_KEY_PEPPER: secret(32).optional(),
 });
 
-export type Config = z.infer<typeof schema> & { qboApiBase: string; tokenKey: Buffer };
+function secret(min: number) {
+  return z.string().min(min, `must be at least ${min} characters`);
+}
+
+export type Config = z.infer<typeof schema> & { qboApiBase: string; tokenKey: Buffer; apiKeyPepper: Buffer };
+
+/** What the API process needs on top of the shared options, checked by `loadConfig(env, { api: true })`. */
+export interface ApiConfig extends Config {
+  ADMIN_API_KEY: string;
+  OAUTH_STATE_SECRET: string;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -79,15 +115,29 @@ const INTUIT_API = {
   production: 'https://quickbooks.api.intuit.com',
 } as const;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env?: NodeJS.ProcessEnv): Config;
+export function loadConfig(env: NodeJS.ProcessEnv | undefined, opts: { api: true }): ApiConfig;
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: boolean } = {}): Config {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
+  if (opts.api) {
+    // Only the API process needs these; the worker and the CLI start without them.
+    for (const name of ['ADMIN_API_KEY', 'OAUTH_STATE_SECRET'] as const) {
+      if (!env[name] && !problems.some((p) => p.startsWith(`${name} `))) problems.push(`${name} is required by the API process`);
+    }
+    if (Boolean(env.BULL_BOARD_USER) !== Boolean(env.BULL_BOARD_PASSWORD)) {
+      problems.push('BULL_BOARD_USER and BULL_BOARD_PASSWORD go together: set both (Bull Board on) or neither (off)');
+    }
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const c = parsed.data;
+  const tokenKey = decodeKey(c.TOKEN_ENCRYPTION_KEY) as Buffer;
   return {
     ...c,
     qboApiBase: (c.QBO_API_BASE ?? INTUIT_API[c.QBO_ENVIRONMENT]).replace(/\/+$/, ''),
-    tokenKey: decodeKey(c.TOKEN_ENCRYPTION_KEY) as Buffer,
+    tokenKey,
+    apiKeyPepper: c.API_KEY_PEPPER
+      ? Buffer.from(c.API_KEY_PEPPER, 'utf8')
+      : Buffer.from(hkdfSync('sha256', tokenKey, Buffer.alloc(0), 'qbo-member-sync api-key pepper v1', 32)),
   };
 }

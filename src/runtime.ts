@@ -4,6 +4,7 @@ import { createQueues, type Queues } from '../queues';
 import type { Config } from './config';
 import { ALL_MODELS } from './db/models';
 import { createLogger, type Logger } from './logger';
+import { createMetrics, type Metrics } from './metrics';
 import { createQboClient, type QboClient } from './qbo/client';
 
 /**
@@ -16,6 +17,8 @@ export interface Runtime {
   redis: Redis;
   queues: Queues;
   qbo: QboClient;
+  /** Cross-process counters and histograms in Redis (src/metrics). */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,7 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
   if (ownsMongo) await mongoose.connect(config.MONGO_URL, { serverSelectionTimeoutMS: 10_000 });
   await Promise.all(ALL_MODELS.map((m) => m.createIndexes()));
   const queues = createQueues(redis, config.QUEUE_PREFIX);
+  const metrics = createMetrics(redis, config.QUEUE_PREFIX, { onError: (err) => logger.debug({ err }, 'Metrics not written') });
   const qbo = createQboClient({
     apiBase: config.qboApiBase,
     authorizeUrl: config.QBO_AUTHORIZE_URL,
@@ -57,6 +61,7 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
     environment: config.QBO_ENVIRONMENT,
     minorVersion: config.QBO_MINOR_VERSION,
     timeoutMs: config.QBO_HTTP_TIMEOUT_MS,
+    onRequest: (kind, status) => metrics.inc('qbo_requests_total', { kind, status }),
   });
   let closing: Promise<void> | null = null;
   return {
@@ -65,8 +70,10 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
     redis,
     queues,
     qbo,
+    metrics,
     close() {
       closing ??= (async () => {
+        await metrics.close();
         await queues.close();
         if (ownsMongo) await mongoose.disconnect();
         redis.disconnect();

@@ -6,6 +6,7 @@ import { backoffMs } from '../src/qbo/classify';
 import type { Runtime } from '../src/runtime';
 import { observeWorker } from './observe';
 import { createSyncProcessor } from './sync.worker';
+import { createWebhookProcessor } from './webhooks.worker';
 
 export interface WorkerOptions {
   /** BullMQ job lock; a killed worker's job is picked up again after about this long. */
@@ -39,6 +40,7 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
       keyPrefix: config.QUEUE_PREFIX,
       pageSize: config.QBO_PAGE_SIZE,
       lockTtlMs: config.SYNC_LOCK_TTL_MS,
+      metrics: rt.metrics,
     }),
     {
       ...common,
@@ -46,8 +48,20 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
       settings: { backoffStrategy: (attemptsMade: number) => backoffMs(attemptsMade, { baseMs: 2000, capMs: 5 * 60_000 }) },
     },
   );
-  const workers = [sync];
-  for (const w of workers) observeWorker(w, rt.logger);
+  const webhooks = new Worker(
+    QUEUE.webhooks,
+    createWebhookProcessor({
+      redis: rt.redis,
+      queues: rt.queues,
+      keyPrefix: config.QUEUE_PREFIX,
+      logger: rt.logger.child({ queue: QUEUE.webhooks }),
+      metrics: rt.metrics,
+    }),
+    // Each delivery is a few Redis and Mongo round trips; several at once keep bursts short.
+    { ...common, concurrency: 4 },
+  );
+  const workers = [sync, webhooks];
+  for (const w of workers) observeWorker(w, rt.logger, rt.metrics);
   let closing: Promise<void> | null = null;
   return {
     workers,

@@ -1,8 +1,9 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { ZodError } from 'zod';
-import { SyncRun } from '../src/db/models';
+import { SyncRun, type SyncRunDoc } from '../src/db/models';
 import { orgLinkLockKey, tryAcquire } from '../src/lock';
 import type { Logger } from '../src/logger';
+import type { Metrics } from '../src/metrics';
 import { classifyQboError } from '../src/qbo/classify';
 import { ConnectionUnavailableError, markNeedsReauth, loadConnection } from '../src/qbo/tokens';
 import { clearPending, requestSync } from '../src/sync/request';
@@ -18,6 +19,7 @@ import { syncJobSchema, syncTickSchema } from '../queues/sync';
 
 export interface SyncWorkerDeps extends SyncDeps {
   lockTtlMs: number;
+  metrics: Metrics;
 }
 
 type SyncJobUnion = Job<unknown, unknown, string>;
@@ -31,8 +33,22 @@ function parse<T>(schema: { parse(v: unknown): T }, data: unknown): T {
   }
 }
 
-async function failRun(runId: string, code: string, message: string): Promise<void> {
-  await moveRun(runId, 'failed', { 'error.code': code, 'error.message': message, finishedAt: new Date() });
+async function failRun(deps: SyncWorkerDeps, runId: string, code: string, message: string): Promise<void> {
+  if (!(await moveRun(runId, 'failed', { 'error.code': code, 'error.message': message, finishedAt: new Date() }))) return;
+  const run = await SyncRun.findById(runId, { trigger: 1, requestedMode: 1, mode: 1 }).lean<Pick<SyncRunDoc, 'trigger' | 'requestedMode' | 'mode'>>();
+  if (run) deps.metrics.inc('sync_runs_total', { trigger: run.trigger, mode: run.mode ?? run.requestedMode, outcome: 'failed' });
+}
+
+const CHANGE_KINDS = ['created', 'updated', 'deleted', 'linkChanges', 'newDetected'] as const;
+const CHANGE_LABEL = { created: 'created', updated: 'updated', deleted: 'deleted', linkChanges: 'link_changes', newDetected: 'new_detected' } as const;
+
+function recordSuccess(deps: SyncWorkerDeps, res: SyncResult, alreadyDone: boolean): void {
+  // A finished run handed back again (a duplicate job) was counted when it finished.
+  if (alreadyDone) return;
+  deps.metrics.inc('sync_runs_total', { trigger: res.trigger, mode: res.mode, outcome: 'succeeded' });
+  for (const k of CHANGE_KINDS) {
+    if (res.counts[k] > 0) deps.metrics.inc('sync_changes_total', { kind: CHANGE_LABEL[k] }, res.counts[k]);
+  }
 }
 
 async function tick(deps: SyncWorkerDeps, job: SyncJobUnion, log: Logger): Promise<unknown> {
@@ -72,7 +88,9 @@ export function createSyncProcessor(deps: SyncWorkerDeps) {
     }, Math.max(1000, Math.floor(deps.lockTtlMs / 3)));
     try {
       await clearPending(deps.redis, deps.keyPrefix, orgId, syncRunId);
-      return await runSync({ ...deps, logger: log }, syncRunId);
+      const res = await runSync({ ...deps, logger: log }, syncRunId);
+      recordSuccess(deps, res, res.alreadyDone === true);
+      return res;
     } catch (err) {
       throw await mapFailure(deps, job, token, syncRunId, err, log);
     } finally {
@@ -84,14 +102,14 @@ export function createSyncProcessor(deps: SyncWorkerDeps) {
 
 async function mapFailure(deps: SyncWorkerDeps, job: SyncJobUnion, token: string | undefined, runId: string, err: unknown, log: Logger): Promise<Error> {
   if (err instanceof ConnectionUnavailableError || err instanceof SyncError) {
-    await failRun(runId, err.code, err.message);
+    await failRun(deps, runId, err.code, err.message);
     log.warn({ code: err.code }, err.message);
     return new UnrecoverableError(err.message);
   }
   // Our own database going away is not QuickBooks' doing: retry, and say what it is.
   if (err instanceof Error && /^Mongo/.test(err.name)) {
     log.warn({ err }, 'Database error during sync');
-    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await failRun(runId, 'database_unavailable', err.message).catch(() => undefined);
+    if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await failRun(deps, runId, 'database_unavailable', err.message).catch(() => undefined);
     return err;
   }
   const c = classifyQboError(err);
@@ -109,14 +127,14 @@ async function mapFailure(deps: SyncWorkerDeps, job: SyncJobUnion, token: string
         const conn = await loadConnection(String(run.orgId)).catch(() => null);
         if (conn) await markNeedsReauth(conn._id, c.code);
       }
-      await failRun(runId, 'connection_needs_reauth', c.reason);
+      await failRun(deps, runId, 'connection_needs_reauth', c.reason);
       return new UnrecoverableError(c.reason);
     }
     case 'permanent':
-      await failRun(runId, c.code, c.reason);
+      await failRun(deps, runId, c.code, c.reason);
       return new UnrecoverableError(c.reason);
     default:
-      if (lastAttempt) await failRun(runId, c.code, c.reason);
+      if (lastAttempt) await failRun(deps, runId, c.code, c.reason);
       return err instanceof Error ? err : new Error(c.reason);
   }
 }

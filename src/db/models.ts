@@ -293,4 +293,28 @@ export const QboConnection = mongoose.model<QboConnectionDoc>('QboConnection', q
 export const QboEmployee = mongoose.model<QboEmployeeDoc>('QboEmployee', qboEmployeeSchema, 'qbo_employees');
 export const SyncRun = mongoose.model<SyncRunDoc>('SyncRun', syncRunSchema, 'sync_runs');
 
-export const ALL_MODELS = [Organization, Member, QboConnection, QboEmployee, SyncRun] as const;
+// Organisation API keys: only a peppered hash of the secret part is stored (src/http/auth.ts).
+// The key id is the _id, so a request's key is found by _id (fast on FerretDB too).
+const apiKeySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    hash: { type: String, required: true },
+    revokedAt: { type: Date, default: null },
+  },
+  { timestamps: true },
+);
+apiKeySchema.index({ orgId: 1 });
+
+export interface ApiKeyDoc {
+  _id: string;
+  orgId: Types.ObjectId;
+  hash: string;
+  revokedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const ApiKey = mongoose.model<ApiKeyDoc>('ApiKey', apiKeySchema, 'api_keys');
+
+export const ALL_MODELS = [Organization, Member, QboConnection, QboEmployee, SyncRun, ApiKey] as const;

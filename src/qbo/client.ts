@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { classifyQboError } from './classify';
 import { QboBodyError } from './parse';
 
 /**
@@ -23,7 +24,7 @@ interface IntuitOAuthClient {
   authorizeUri(params: { scope: string[]; state: string }): string;
   createToken(url: string): Promise<{ getJson(): unknown }>;
   refreshUsingToken(refreshToken: string): Promise<{ getJson(): unknown }>;
-  revoke(params: { token: string }): Promise<unknown>;
+  revoke(params: { access_token?: string; refresh_token?: string }): Promise<unknown>;
   setAuthorizeURLs(params: Record<string, string>): unknown;
 }
 type IntuitOAuthCtor = new (opts: Record<string, unknown>) => IntuitOAuthClient;
@@ -53,11 +54,14 @@ export interface QboClientOptions {
   environment: 'sandbox' | 'production';
   minorVersion: number;
   timeoutMs: number;
-  /** Called once per HTTP request to Intuit (metrics, sync run counts). */
-  onRequest?: (kind: QboRequestKind) => void;
+  /**
+   * Called once per HTTP request to Intuit when it settles (metrics): `status` is the HTTP
+   * status as text, `timeout` for a missed deadline, `error` when no answer came at all.
+   */
+  onRequest?: (kind: QboRequestKind, status: string) => void;
 }
 
-export type QboRequestKind = 'query' | 'cdc' | 'read' | 'token';
+export type QboRequestKind = 'query' | 'cdc' | 'read' | 'token' | 'revoke';
 
 export interface TokenSet {
   accessToken: string;
@@ -100,6 +104,13 @@ export function withDeadline<T>(ms: number, what: string, start: () => Promise<T
   });
 }
 
+/** The HTTP status a failed call got, as a metrics label. */
+function requestStatus(err: unknown): string {
+  if (err instanceof QboTimeoutError) return 'timeout';
+  const c = classifyQboError(err);
+  return c.status !== null ? String(c.status) : c.code === 'timeout' ? 'timeout' : 'error';
+}
+
 function tokenSetFrom(json: unknown, now = Date.now()): TokenSet {
   const t = json as Record<string, unknown>;
   const access = typeof t.access_token === 'string' ? t.access_token : '';
@@ -120,8 +131,22 @@ export function createQboClient(opts: QboClientOptions): QboClient {
   axios.defaults.timeout = opts.timeoutMs;
   // intuit-oauth retries token calls itself; one retry is enough, our jobs retry with backoff.
   OAuthClient.retryConfig.maxRetries = 1;
-  const count = (kind: QboRequestKind) => opts.onRequest?.(kind);
   const deadline = opts.timeoutMs + 2000;
+  /** Reports how the request ended, then passes its result or error on unchanged. */
+  function observed<T>(kind: QboRequestKind, p: Promise<T>): Promise<T> {
+    if (!opts.onRequest) return p;
+    const report = opts.onRequest;
+    return p.then(
+      (v) => {
+        report(kind, '200');
+        return v;
+      },
+      (err: unknown) => {
+        report(kind, requestStatus(err));
+        throw err;
+      },
+    );
+  }
 
   function qb(ctx: QboContext): NodeQuickBooks {
     const client = new QuickBooks({
@@ -168,9 +193,8 @@ export function createQboClient(opts: QboClientOptions): QboClient {
 
   return {
     queryEmployeesPage(ctx, startPosition, maxResults) {
-      count('query');
       const criteria = ` where Active IN (true, false) orderby Id startposition ${startPosition} maxresults ${maxResults}`;
-      return call('employee query', (cb) => qb(ctx).findEmployees(criteria, cb)).catch((err: unknown) => {
+      return observed('query', call('employee query', (cb) => qb(ctx).findEmployees(criteria, cb))).catch((err: unknown) => {
         // node-quickbooks reads `QueryResponse` itself before handing the body over, so a 200
         // that is truncated or not JSON reaches us as its TypeError ("Cannot convert undefined
         // or null to object"): name it for what it is, a body we could not read (retryable).
@@ -181,31 +205,28 @@ export function createQboClient(opts: QboClientOptions): QboClient {
       });
     },
     employeeChangesSince(ctx, since) {
-      count('cdc');
       // node-quickbooks does not URL-encode the time: a UTC "Z" time has nothing to encode.
       const iso = since.toISOString().replace(/\.\d{3}Z$/, 'Z');
-      return call('employee CDC', (cb) => qb(ctx).changeDataCapture(['Employee'], iso, cb));
+      return observed('cdc', call('employee CDC', (cb) => qb(ctx).changeDataCapture(['Employee'], iso, cb)));
     },
     readEmployee(ctx, qboId) {
-      count('read');
-      return call('employee read', (cb) => qb(ctx).getEmployee(qboId, cb));
+      return observed('read', call('employee read', (cb) => qb(ctx).getEmployee(qboId, cb)));
     },
     authorizeUrl(state) {
       return oauth().authorizeUri({ scope: ['com.intuit.quickbooks.accounting'], state });
     },
     async exchangeCode(callbackUrl) {
-      count('token');
-      const res = await withDeadline(deadline, 'token exchange', () => oauth().createToken(callbackUrl));
+      const res = await observed('token', withDeadline(deadline, 'token exchange', () => oauth().createToken(callbackUrl)));
       return tokenSetFrom(res.getJson());
     },
     async refresh(refreshToken) {
-      count('token');
-      const res = await withDeadline(deadline, 'token refresh', () => oauth().refreshUsingToken(refreshToken));
+      const res = await observed('token', withDeadline(deadline, 'token refresh', () => oauth().refreshUsingToken(refreshToken)));
       return tokenSetFrom(res.getJson());
     },
     async revoke(refreshToken) {
-      count('token');
-      await withDeadline(deadline, 'token revoke', () => oauth().revoke({ token: refreshToken }));
+      // intuit-oauth reads `refresh_token` (or `access_token`); given anything else it sends
+      // whatever token it holds itself, which for this per-call client is none.
+      await observed('revoke', withDeadline(deadline, 'token revoke', () => oauth().revoke({ refresh_token: refreshToken })));
     },
   };
 }

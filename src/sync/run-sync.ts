@@ -15,6 +15,7 @@ import {
   type SyncCounts,
   type SyncMode,
   type SyncRunDoc,
+  type SyncTrigger,
 } from '../db/models';
 import type { Logger } from '../logger';
 import { bulkSetById, type SetById } from '../db/bulk';
@@ -419,9 +420,12 @@ async function incrementalSync(deps: SyncDeps, st: SyncState, since: Date): Prom
 
 export interface SyncResult {
   syncRunId: string;
+  trigger: SyncTrigger;
   mode: SyncMode;
   counts: SyncCounts;
   message: string;
+  /** True when the run had already succeeded and its stored result is handed back. */
+  alreadyDone?: boolean;
 }
 
 /**
@@ -432,7 +436,7 @@ export async function runSync(deps: SyncDeps, syncRunId: string): Promise<SyncRe
   const run = await SyncRun.findById(syncRunId).lean<SyncRunDoc>();
   if (!run) throw new SyncError('sync_run_not_found', `Sync run ${syncRunId} does not exist`);
   if (run.state === 'succeeded') {
-    return { syncRunId, mode: run.mode ?? run.requestedMode, counts: run.counts, message: run.message ?? '' };
+    return { syncRunId, trigger: run.trigger, mode: run.mode ?? run.requestedMode, counts: run.counts, message: run.message ?? '', alreadyDone: true };
   }
   if (run.state === 'failed') throw new SyncError('sync_run_failed', `Sync run ${syncRunId} already failed`);
   const orgId = run.orgId;
@@ -504,5 +508,5 @@ export async function runSync(deps: SyncDeps, syncRunId: string): Promise<SyncRe
 
   await moveRun(run._id, 'succeeded', { mode, counts: st.counts, problems: st.problems, message, finishedAt: new Date(), 'progress.nextStart': null });
   log.info({ mode, counts: st.counts }, message);
-  return { syncRunId, mode, counts: st.counts, message };
+  return { syncRunId, trigger: run.trigger, mode, counts: st.counts, message };
 }

@@ -87,4 +87,45 @@ describe('loadConfig', () => {
     expect(err.message).toContain('TOKEN_ENCRYPTION_KEY must be 32 bytes as 64 hex chars or base64');
     expect(err.message).not.toContain(secret);
   });
+
+  it('API options have defaults; the worker and CLI start without the API secrets', () => {
+    const c = loadConfig({ TOKEN_ENCRYPTION_KEY: HEX_KEY });
+    expect(c).toMatchObject({ API_HOST: '127.0.0.1', API_PORT: 3000, API_BODY_LIMIT_BYTES: 1024 * 1024, BULL_BOARD_READ_ONLY: true, OAUTH_STATE_TTL_SECONDS: 600 });
+    expect(c.ADMIN_API_KEY).toBeUndefined();
+    expect(c.QBO_WEBHOOK_VERIFIER_TOKEN).toBeUndefined();
+    expect(c.apiKeyPepper).toHaveLength(32);
+    expect(loadConfig({ TOKEN_ENCRYPTION_KEY: HEX_KEY }).apiKeyPepper).toEqual(c.apiKeyPepper);
+    expect(loadConfig({ TOKEN_ENCRYPTION_KEY: BASE64_KEY }).apiKeyPepper).not.toEqual(c.apiKeyPepper);
+    expect(loadConfig({ TOKEN_ENCRYPTION_KEY: HEX_KEY, BULL_BOARD_READ_ONLY: 'false' }).BULL_BOARD_READ_ONLY).toBe(false);
+  });
+
+  it('the API process needs the admin key and the state secret, named together with any other problem', () => {
+    const err = (() => {
+      try {
+        loadConfig({ TOKEN_ENCRYPTION_KEY: HEX_KEY, API_PORT: 'eighty', BULL_BOARD_USER: 'ops' }, { api: true });
+      } catch (e) {
+        if (e instanceof ConfigError) return e;
+        throw e;
+      }
+      throw new Error('accepted');
+    })();
+    expect(err.problems).toEqual([
+      'API_PORT Expected number, received nan',
+      'ADMIN_API_KEY is required by the API process',
+      'OAUTH_STATE_SECRET is required by the API process',
+      'BULL_BOARD_USER and BULL_BOARD_PASSWORD go together: set both (Bull Board on) or neither (off)',
+    ]);
+    const ok = loadConfig({ TOKEN_ENCRYPTION_KEY: HEX_KEY, ADMIN_API_KEY: 'k'.repeat(24), OAUTH_STATE_SECRET: 's'.repeat(32) }, { api: true });
+    expect(ok.ADMIN_API_KEY).toBe('k'.repeat(24));
+  });
+
+  it('refuses short API secrets without echoing them', () => {
+    const err = configError({ TOKEN_ENCRYPTION_KEY: HEX_KEY, ADMIN_API_KEY: 'short-admin', OAUTH_STATE_SECRET: 'short-state', BULL_BOARD_PASSWORD: 'pw' });
+    expect(err.problems).toEqual([
+      'ADMIN_API_KEY must be at least 24 characters',
+      'OAUTH_STATE_SECRET must be at least 32 characters',
+      'BULL_BOARD_PASSWORD must be at least 12 characters',
+    ]);
+    for (const v of ['short-admin', 'short-state']) expect(err.message).not.toContain(v);
+  });
 });

@@ -39,4 +39,45 @@ describe('logger redaction', () => {
     expect(scrub('mail a.b+c@x.example.org with Bearer abc.def')).toBe('mail [email] with Bearer [redacted]');
   });
 
+
+  it('never writes the API secrets, organisation keys, Basic credentials or OAuth codes', () => {
+    const { lines, stream } = capture();
+    const log = createLogger('info', {}, stream);
+    const orgKey = `qmsk_0123456789abcdef.${'S'.repeat(43)}`;
+    log.info(
+      {
+        config: {
+          ADMIN_API_KEY: 'admin-secret-value-123456',
+          OAUTH_STATE_SECRET: 'state-secret-value-123456789012345',
+          QBO_WEBHOOK_VERIFIER_TOKEN: 'verifier-secret-value',
+          BULL_BOARD_PASSWORD: 'board-secret-value',
+          API_KEY_PEPPER: 'pepper-secret-value',
+          TOKEN_ENCRYPTION_KEY: 'tokenkey-secret-value',
+          QBO_CLIENT_SECRET: 'client-secret-value',
+        },
+        apiKey: orgKey,
+        req: { headers: { authorization: 'Basic b3BzOmJvYXJkLXNlY3JldC12YWx1ZQ==', 'intuit-signature': 'sig-secret-value' } },
+      },
+      'started',
+    );
+    log.warn({ err: new Error(`refused ${orgKey} on /qbo/callback?code=AB11codesecret&state=v1.statesecret&realmId=1`) }, 'failed');
+    const out = lines.join('');
+    for (const secret of [
+      'admin-secret-value',
+      'state-secret-value',
+      'verifier-secret-value',
+      'board-secret-value',
+      'pepper-secret-value',
+      'tokenkey-secret-value',
+      'client-secret-value',
+      'S'.repeat(43),
+      'b3BzOmJvYXJkLXNlY3JldC12YWx1ZQ',
+      'sig-secret-value',
+      'AB11codesecret',
+      'statesecret',
+    ]) {
+      expect(out, secret).not.toContain(secret);
+    }
+    expect(out).toContain('realmId=1');
+  });
 });
