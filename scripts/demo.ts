@@ -18,7 +18,7 @@ import { createOrganization } from '../src/directory/organizations';
 import { MissingServiceError, mongoUrlForDb, startServices } from '../src/dev/services';
 import { createLogger } from '../src/logger';
 import { completeConnection, connectDeps } from '../src/qbo/connect';
-import { createRuntime } from '../src/runtime';
+import { baseDeps, createRuntime } from '../src/runtime';
 import { waitForRun } from '../src/sync/wait';
 import { startQboSandbox, type CompanyInput } from '../sandbox/server';
 import { startWorkers } from '../workers/index';
@@ -92,7 +92,7 @@ async function main(): Promise<number> {
     );
 
     const org = await createOrganization({ name: 'Harbor & Pine Landscaping', plan: 'paid', seatLimit: 60 });
-    for (const m of company.members) await addMember(String(org._id), m);
+    for (const m of company.members) await addMember(baseDeps(rt), String(org._id), m);
     out(`3. Organisation ${String(org._id)} created with ${company.members.length} existing members`);
 
     const authorize = await fetch(rt.qbo.authorizeUrl(`demo-${String(org._id)}`), { redirect: 'manual' });

@@ -4,6 +4,7 @@ import { createQueues, type Queues } from '../queues';
 import type { Config } from './config';
 import { ALL_MODELS } from './db/models';
 import { createLogger, type Logger } from './logger';
+import { createMailer, type Mailer } from './mail/mailer';
 import { createMetrics, type Metrics } from './metrics';
 import { createQboClient, type QboClient } from './qbo/client';
 
@@ -19,6 +20,8 @@ export interface Runtime {
   qbo: QboClient;
   /** Cross-process counters and histograms in Redis (src/metrics). */
   metrics: Metrics;
+  /** SMTP for invitation e-mails (src/mail). */
+  mailer: Mailer;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,8 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
     timeoutMs: config.QBO_HTTP_TIMEOUT_MS,
     onRequest: (kind, status) => metrics.inc('qbo_requests_total', { kind, status }),
   });
+  // Pooled and lazy: it connects on the first invitation, so processes that send none pay nothing.
+  const mailer = createMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, timeoutMs: config.SMTP_TIMEOUT_MS });
   let closing: Promise<void> | null = null;
   return {
     config,
@@ -71,8 +76,10 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
     queues,
     qbo,
     metrics,
+    mailer,
     close() {
       closing ??= (async () => {
+        mailer.close();
         await metrics.close();
         await queues.close();
         if (ownsMongo) await mongoose.disconnect();
@@ -81,4 +88,9 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
       return closing;
     },
   };
+}
+
+/** What most domain calls need from the runtime: Redis, the queues and the key prefix. */
+export function baseDeps(rt: Pick<Runtime, 'redis' | 'queues' | 'config'>): { redis: Redis; queues: Queues; keyPrefix: string } {
+  return { redis: rt.redis, queues: rt.queues, keyPrefix: rt.config.QUEUE_PREFIX };
 }

@@ -7,7 +7,7 @@ import { DomainError } from '../errors';
 import { createLogger } from '../logger';
 import { completeConnection, connectDeps } from '../qbo/connect';
 import { ConnectionUnavailableError } from '../qbo/tokens';
-import { createRuntime, type Runtime } from '../runtime';
+import { baseDeps, createRuntime, type Runtime } from '../runtime';
 import { requestSync } from '../sync/request';
 import { SyncError } from '../sync/run-sync';
 import { waitForRun } from '../sync/wait';
@@ -97,7 +97,7 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'member' && sub === 'add') {
-    const m = await addMember(need(values, 'org'), { fullName: need(values, 'name'), email: values.email ?? null });
+    const m = await addMember(baseDeps(rt), need(values, 'org'), { fullName: need(values, 'name'), email: values.email ?? null });
     out(`Member added: ${String(m._id)} ${m.fullName}${m.email ? ` <${m.email}>` : ' (no e-mail, no login access)'}`);
     return 0;
   }

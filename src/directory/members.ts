@@ -1,7 +1,8 @@
 import { DomainError } from '../errors';
-import { Member, Organization, type MemberDoc } from '../db/models';
+import { Member, type MemberDoc } from '../db/models';
 import { normalizeEmail, normalizeName } from '../matching/normalize';
 import { getOrganization } from './organizations';
+import { returnSeats, takeSeats, type SeatDeps } from './seats';
 
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -10,8 +11,8 @@ export interface NewMember {
   email?: string | null;
 }
 
-/** Adds a member by hand (origin `manual`). Seats count on paid plans. */
-export async function addMember(orgId: string, input: NewMember): Promise<MemberDoc> {
+/** Adds a member by hand (origin `manual`). Takes a seat (refused when a paid plan has none left). */
+export async function addMember(deps: SeatDeps, orgId: string, input: NewMember): Promise<MemberDoc> {
   const org = await getOrganization(orgId);
   const fullName = input.fullName?.trim();
   if (!fullName) throw new DomainError('invalid_name', 'A member needs a full name');
@@ -21,28 +22,25 @@ export async function addMember(orgId: string, input: NewMember): Promise<Member
   if (emailKey && (await Member.exists({ orgId: org._id, emailKey }))) {
     throw new DomainError('member_email_taken', 'Another member of this organisation already has that e-mail address');
   }
-  if (org.plan === 'paid') {
-    // Take the seat first, conditionally, so two additions cannot both take the last one.
-    const took = await Organization.updateOne(
-      { _id: org._id, seatsUsed: { $lt: org.seatLimit ?? 0 } },
-      { $inc: { seatsUsed: 1 } },
-    );
-    if (took.modifiedCount !== 1) {
-      throw new DomainError('seat_quota_exceeded', 'No member seat is left on this plan', { seatsNeeded: 1, seatsFree: 0 });
-    }
-  } else {
-    await Organization.updateOne({ _id: org._id }, { $inc: { seatsUsed: 1 } });
+  const seat = await takeSeats(deps, org._id, 1);
+  if (!seat.ok) {
+    throw new DomainError('seat_quota_exceeded', 'No member seat is left on this plan', { seatsNeeded: 1, seatsFree: seat.seatsFree });
   }
-  const doc = await Member.create({
-    orgId: org._id,
-    fullName,
-    email,
-    emailKey,
-    nameKey: normalizeName(fullName),
-    loginAccess: email !== null,
-    origin: 'manual',
-  });
-  return doc.toObject() as MemberDoc;
+  try {
+    const doc = await Member.create({
+      orgId: org._id,
+      fullName,
+      email,
+      emailKey,
+      nameKey: normalizeName(fullName),
+      loginAccess: email !== null,
+      origin: 'manual',
+    });
+    return doc.toObject() as MemberDoc;
+  } catch (err) {
+    await returnSeats(deps, org._id, 1);
+    throw err;
+  }
 }
 
 export async function listMembers(orgId: string): Promise<MemberDoc[]> {

@@ -8,7 +8,7 @@ import { addMember } from '../../src/directory/members';
 import { createOrganization, type NewOrganization } from '../../src/directory/organizations';
 import { createLogger } from '../../src/logger';
 import { completeConnection, connectDeps } from '../../src/qbo/connect';
-import { createRuntime, type Runtime } from '../../src/runtime';
+import { baseDeps, createRuntime, type Runtime } from '../../src/runtime';
 import { requestSync } from '../../src/sync/request';
 import { waitForRun } from '../../src/sync/wait';
 import type { SyncMode, SyncRunDoc } from '../../src/db/models';
@@ -74,7 +74,7 @@ export async function startTestApp(
     },
     async createOrg(members = [], org = {}) {
       const doc = await createOrganization({ name: `Org ${randomBytes(2).toString('hex')}`, ...org });
-      for (const m of members) await addMember(String(doc._id), m);
+      for (const m of members) await addMember(baseDeps(rt), String(doc._id), m);
       return String(doc._id);
     },
     async connect(orgId, realmId, copts = {}) {

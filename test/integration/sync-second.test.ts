@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { employeeKey, QboConnection, QboEmployee, type QboEmployeeDoc } from '../../src/db/models';
 import { disconnectEmployee } from '../../src/directory/links';
 import { addMember } from '../../src/directory/members';
+import { baseDeps } from '../../src/runtime';
 import { MESSAGES } from '../../src/sync/run-sync';
 import { setupTestEnv, type TestEnv } from '../helpers/env';
 import { startTestApp, type TestApp } from '../helpers/app';
@@ -132,7 +133,7 @@ describe('second sync after QBO changed', () => {
   });
 
   it('links a member added after the last sync on the next (incremental) sync, without asking QBO for more', async () => {
-    const member = await addMember(orgId, { fullName: 'Lee Wong' });
+    const member = await addMember(baseDeps(app.rt), orgId, { fullName: 'Lee Wong' });
     app.sandbox.resetRequests();
     const run = await app.sync(orgId, 'incremental');
     expect(run.mode).toBe('incremental');

@@ -1,5 +1,6 @@
 import { z } from 'zod/v4';
 import { addMember, listMembers } from '../../directory/members';
+import { baseDeps } from '../../runtime';
 import { defineRoute, orgIdParam, type RouteFile } from '../route';
 import { memberView, showMember } from '../views';
 
@@ -25,8 +26,8 @@ export default {
       body: newMember,
       responses: { 201: { description: 'Added', schema: z.object({ member: memberView }) } },
       errors: [404, 409],
-      async handler({ params, body }) {
-        const m = await addMember(params.orgId, { fullName: body.fullName, email: body.email ?? null });
+      async handler({ params, body }, { rt }) {
+        const m = await addMember(baseDeps(rt), params.orgId, { fullName: body.fullName, email: body.email ?? null });
         return { status: 201, body: { member: showMember(m) } };
       },
     }),
