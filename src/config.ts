@@ -54,6 +54,23 @@ const schema = z.object({
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(10 * 60_000).default(30_000),
   // How often each worker looks for jobs whose lock expired (stalled) and hands them back, in ms.
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(10 * 60_000).default(30_000),
+  // SMTP server for invitation e-mails: smtp://[user:pass@]host:port or smtps://… (pooled connections).
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+    .default('smtp://127.0.0.1:25'),
+  // Sender of invitation e-mails, e.g. "Acme Time <no-reply@acme.example>".
+  MAIL_FROM: z.string().min(3).default('QBO Member Sync <no-reply@localhost>'),
+  // Where an invited member accepts; the personal token is appended as ?token=….
+  INVITE_ACCEPT_URL: z.string().url().default('http://localhost:3000/invitations/accept'),
+  // Deadline for one SMTP conversation step (connect, greeting, each command), in ms.
+  SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(20_000),
+  // Delivery attempts per invitation before it is recorded as failed (SMTP down, 4xx answers).
+  INVITE_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+  // First retry delay of an invitation; doubles per attempt (with jitter), capped at 30 minutes.
+  INVITE_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(10_000),
+  // Invitations sent in parallel by one worker process.
+  INVITE_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
 
   // --- HTTP API process (`npm run start:api`); the worker and the CLI ignore these. ---
   // Address the API listens on; 0.0.0.0 in a container, loopback on a bare machine.
