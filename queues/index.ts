@@ -1,6 +1,9 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE } from './names';
+import type { ImportJobs } from './member-import';
+import type { InviteJobs } from './member-invites';
+import type { LinkJobs } from './member-links';
 import type { MemberEventJobs } from './member-events';
 import type { SyncJobs } from './sync';
 import type { WebhookJobs } from './webhooks';
@@ -14,22 +17,29 @@ export interface Queues {
   sync: TypedQueue<SyncJobs>;
   memberEvents: TypedQueue<MemberEventJobs>;
   webhooks: TypedQueue<WebhookJobs>;
+  memberImport: TypedQueue<ImportJobs>;
+  memberInvites: TypedQueue<InviteJobs>;
+  memberLinks: TypedQueue<LinkJobs>;
   all(): Queue[];
   close(): Promise<void>;
 }
 
 export function createQueues(connection: Redis, prefix: string): Queues {
-  const sync = new Queue(QUEUE.sync, { connection, prefix }) as TypedQueue<SyncJobs>;
-  const memberEvents = new Queue(QUEUE.memberEvents, { connection, prefix }) as TypedQueue<MemberEventJobs>;
-  const webhooks = new Queue(QUEUE.webhooks, { connection, prefix }) as TypedQueue<WebhookJobs>;
-  const all = [sync, memberEvents, webhooks] as Queue[];
+  const make = <J>(name: string) => new Queue(name, { connection, prefix }) as TypedQueue<J>;
+  const queues = {
+    sync: make<SyncJobs>(QUEUE.sync),
+    memberEvents: make<MemberEventJobs>(QUEUE.memberEvents),
+    webhooks: make<WebhookJobs>(QUEUE.webhooks),
+    memberImport: make<ImportJobs>(QUEUE.memberImport),
+    memberInvites: make<InviteJobs>(QUEUE.memberInvites),
+    memberLinks: make<LinkJobs>(QUEUE.memberLinks),
+  };
+  const all = () => Object.values(queues) as Queue[];
   return {
-    sync,
-    memberEvents,
-    webhooks,
-    all: () => [...all],
+    ...queues,
+    all,
     async close() {
-      await Promise.all(all.map((q) => q.close()));
+      await Promise.all(all().map((q) => q.close()));
     },
   };
 }

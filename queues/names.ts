@@ -3,6 +3,9 @@ export const QUEUE = {
   sync: 'qbo-sync',
   memberEvents: 'member-events',
   webhooks: 'qbo-webhooks',
+  memberImport: 'member-import',
+  memberInvites: 'member-invites',
+  memberLinks: 'member-links',
 } as const;
 
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];

@@ -6,6 +6,10 @@ import { backoffMs } from '../src/qbo/classify';
 import type { Runtime } from '../src/runtime';
 import { observeWorker } from './observe';
 import { createSyncProcessor } from './sync.worker';
+import { createImportProcessor } from './import.worker';
+import { createInviteProcessor } from './invites.worker';
+import { createLinkProcessor } from './links.worker';
+import { createMemberEventProcessor } from './member-events.worker';
 import { createWebhookProcessor } from './webhooks.worker';
 
 export interface WorkerOptions {
@@ -60,7 +64,41 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
     // Each delivery is a few Redis and Mongo round trips; several at once keep bursts short.
     { ...common, concurrency: 4 },
   );
-  const workers = [sync, webhooks];
+  const leaseDeps = { redis: rt.redis, keyPrefix: config.QUEUE_PREFIX, lockTtlMs: config.SYNC_LOCK_TTL_MS };
+  const memberEvents = new Worker(
+    QUEUE.memberEvents,
+    createMemberEventProcessor({ queues: rt.queues, logger: rt.logger.child({ queue: QUEUE.memberEvents }) }),
+    { ...common, concurrency: 8 },
+  );
+  const memberImport = new Worker(
+    QUEUE.memberImport,
+    createImportProcessor({ ...leaseDeps, queues: rt.queues, logger: rt.logger.child({ queue: QUEUE.memberImport }), inviteAttempts: config.INVITE_ATTEMPTS }),
+    { ...common, concurrency: 2 },
+  );
+  const memberInvites = new Worker(
+    QUEUE.memberInvites,
+    createInviteProcessor({
+      redis: rt.redis,
+      keyPrefix: config.QUEUE_PREFIX,
+      mailer: rt.mailer,
+      logger: rt.logger.child({ queue: QUEUE.memberInvites }),
+      from: config.MAIL_FROM,
+      acceptUrl: config.INVITE_ACCEPT_URL,
+      // Longer than any SMTP conversation can last (connect + greeting + commands + data).
+      staleClaimMs: config.SMTP_TIMEOUT_MS * 6 + 30_000,
+    }),
+    {
+      ...common,
+      concurrency: config.INVITE_CONCURRENCY,
+      settings: { backoffStrategy: (attemptsMade: number) => backoffMs(attemptsMade, { baseMs: config.INVITE_BACKOFF_MS, capMs: 30 * 60_000 }) },
+    },
+  );
+  const memberLinks = new Worker(
+    QUEUE.memberLinks,
+    createLinkProcessor({ ...leaseDeps, queues: rt.queues, qbo: rt.qbo, tokenKey: config.tokenKey, logger: rt.logger.child({ queue: QUEUE.memberLinks }) }),
+    { ...common, concurrency: 4 },
+  );
+  const workers = [sync, webhooks, memberEvents, memberImport, memberInvites, memberLinks];
   for (const w of workers) observeWorker(w, rt.logger, rt.metrics);
   let closing: Promise<void> | null = null;
   return {

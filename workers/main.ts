@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
-import { createRuntime } from '../src/runtime';
+import { requeueWaitingImports } from '../src/imports/request';
+import { baseDeps, createRuntime } from '../src/runtime';
 import { reconcileSchedules, startWorkers } from './index';
 
 /**
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   const rt = await createRuntime(config, { logger });
   const workers = startWorkers(rt, { lockDurationMs: config.WORKER_LOCK_DURATION_MS, stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS });
   const scheduled = await reconcileSchedules(rt);
-  logger.info({ scheduled, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
+  // An import stored but never queued (a producer that died in between) is picked up here.
+  const imports = await requeueWaitingImports(baseDeps(rt));
+  logger.info({ scheduled, imports, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
 
   let stopping = false;
   const stop = (signal: string) => {

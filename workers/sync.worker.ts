@@ -1,7 +1,5 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { ZodError } from 'zod';
+import { DelayedError, UnrecoverableError } from 'bullmq';
 import { SyncRun, type SyncRunDoc } from '../src/db/models';
-import { orgLinkLockKey, tryAcquire } from '../src/lock';
 import type { Logger } from '../src/logger';
 import type { Metrics } from '../src/metrics';
 import { classifyQboError } from '../src/qbo/classify';
@@ -10,6 +8,7 @@ import { clearPending, requestSync } from '../src/sync/request';
 import { runSync, SyncError, type SyncDeps, type SyncResult } from '../src/sync/run-sync';
 import { moveRun } from '../src/sync/run-state';
 import { syncJobSchema, syncTickSchema } from '../queues/sync';
+import { parsePayload, withOrgLease, type AnyJob } from './jobs';
 
 /**
  * Processor of the `qbo-sync` queue. Thin: validate the payload, take the org's sync lease,
@@ -22,16 +21,7 @@ export interface SyncWorkerDeps extends SyncDeps {
   metrics: Metrics;
 }
 
-type SyncJobUnion = Job<unknown, unknown, string>;
-
-function parse<T>(schema: { parse(v: unknown): T }, data: unknown): T {
-  try {
-    return schema.parse(data);
-  } catch (err) {
-    if (err instanceof ZodError) throw new UnrecoverableError(`Invalid job payload: ${err.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-    throw err;
-  }
-}
+type SyncJobUnion = AnyJob;
 
 async function failRun(deps: SyncWorkerDeps, runId: string, code: string, message: string): Promise<void> {
   if (!(await moveRun(runId, 'failed', { 'error.code': code, 'error.message': message, finishedAt: new Date() }))) return;
@@ -52,7 +42,7 @@ function recordSuccess(deps: SyncWorkerDeps, res: SyncResult, alreadyDone: boole
 }
 
 async function tick(deps: SyncWorkerDeps, job: SyncJobUnion, log: Logger): Promise<unknown> {
-  const { orgId } = parse(syncTickSchema, job.data);
+  const { orgId } = parsePayload(syncTickSchema, job.data);
   try {
     const conn = await loadConnection(orgId);
     if (conn.status !== 'connected') {
@@ -74,28 +64,19 @@ export function createSyncProcessor(deps: SyncWorkerDeps) {
     const log = deps.logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
     if (job.name === 'sync-tick') return tick(deps, job, log);
     if (job.name !== 'sync') throw new UnrecoverableError(`Unknown job ${String(job.name)} on the sync queue`);
-    const { orgId, syncRunId } = parse(syncJobSchema, job.data);
+    const { orgId, syncRunId } = parsePayload(syncJobSchema, job.data);
 
-    // One sync per organisation at a time, across every worker process. The lease owner is the
-    // job id, so a retry of this very job may take over the lease of its own dead attempt.
-    const lease = await tryAcquire(deps.redis, orgLinkLockKey(deps.keyPrefix, orgId), deps.lockTtlMs, String(job.id));
-    if (!lease) {
-      await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
-      throw new DelayedError();
-    }
-    const heartbeat = setInterval(() => {
-      lease.extend(deps.lockTtlMs).catch((err: unknown) => log.warn({ err }, 'Could not extend the sync lease'));
-    }, Math.max(1000, Math.floor(deps.lockTtlMs / 3)));
+    // One sync per organisation at a time, across every worker process.
     try {
-      await clearPending(deps.redis, deps.keyPrefix, orgId, syncRunId);
-      const res = await runSync({ ...deps, logger: log }, syncRunId);
-      recordSuccess(deps, res, res.alreadyDone === true);
-      return res;
+      return await withOrgLease(deps, job, token, orgId, log, async () => {
+        await clearPending(deps.redis, deps.keyPrefix, orgId, syncRunId);
+        const res = await runSync({ ...deps, logger: log }, syncRunId);
+        recordSuccess(deps, res, res.alreadyDone === true);
+        return res;
+      });
     } catch (err) {
+      if (err instanceof DelayedError) throw err;
       throw await mapFailure(deps, job, token, syncRunId, err, log);
-    } finally {
-      clearInterval(heartbeat);
-      await lease.release();
     }
   };
 }

@@ -14,6 +14,8 @@ const organizationSchema = new Schema(
     // Seats the organisation bought; null on the free plan (unlimited).
     seatLimit: { type: Number, default: null },
     seatsUsed: { type: Number, required: true, default: 0 },
+    // Imports whose seats are already counted in seatsUsed: makes a retried reservation a no-op.
+    seatHolds: { type: [String], default: [] },
     settings: {
       syncIntervalMinutes: { type: Number, default: null },
       autoImport: { type: Boolean, default: false },
@@ -40,6 +42,8 @@ const memberSchema = new Schema(
       reason: { type: String, default: null },
     },
     origin: { type: String, enum: MEMBER_ORIGINS, required: true, default: 'manual' },
+    // The QBO employee ("<orgId>:<qboId>") an import created this member from.
+    sourceEmployeeId: { type: String, default: null },
   },
   { timestamps: true },
 );
@@ -162,6 +166,91 @@ const syncRunSchema = new Schema(
 );
 syncRunSchema.index({ orgId: 1, createdAt: -1 });
 
+
+export const IMPORT_STATES = ['queued', 'running', 'succeeded', 'refused', 'failed'] as const;
+export const IMPORT_ITEM_OUTCOMES = ['pending', 'created', 'skipped'] as const;
+export const IMPORT_REQUESTERS = ['admin', 'auto'] as const;
+
+const importItemSchema = new Schema(
+  {
+    qboId: { type: String, required: true },
+    outcome: { type: String, enum: IMPORT_ITEM_OUTCOMES, required: true, default: 'pending' },
+    // Why an employee was skipped (already_linked, employee_inactive, …).
+    reason: { type: String, default: null },
+    memberId: { type: Schema.Types.ObjectId, default: null },
+    // Snapshot taken when the import was planned: a retry creates exactly this member.
+    fullName: { type: String, default: null },
+    email: { type: String, default: null },
+    invite: { type: Boolean, default: false },
+  },
+  { _id: false },
+);
+
+const importSchema = new Schema(
+  {
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    requestedBy: { type: String, enum: IMPORT_REQUESTERS, required: true, default: 'admin' },
+    // For auto-imports: the sync run whose detections this import acts on.
+    syncRunId: { type: Schema.Types.ObjectId, default: null },
+    employeeIds: { type: [String], required: true },
+    sendInvites: { type: Boolean, required: true },
+    includeInactive: { type: Boolean, default: false },
+    state: { type: String, enum: IMPORT_STATES, required: true, default: 'queued' },
+    // The stored plan; null until the worker made it. A retry follows it instead of deciding again.
+    items: { type: [importItemSchema], default: null },
+    seatsNeeded: { type: Number, default: null },
+    seatsFree: { type: Number, default: null },
+    counts: {
+      requested: { type: Number, default: 0 },
+      created: { type: Number, default: 0 },
+      skipped: { type: Number, default: 0 },
+      invited: { type: Number, default: 0 },
+    },
+    error: { code: { type: String, default: null }, message: { type: String, default: null } },
+    attempts: { type: Number, default: 0 },
+    startedAt: { type: Date, default: null },
+    finishedAt: { type: Date, default: null },
+  },
+  { timestamps: true },
+);
+importSchema.index({ orgId: 1, createdAt: -1 });
+importSchema.index({ state: 1 });
+
+export const INVITATION_OUTCOMES = ['sent', 'failed'] as const;
+
+/**
+ * The final word on one member's invitation, written once (insert-only, `_id` = member id):
+ * a second outcome for the same member cannot be stored. Kept apart from the member so that
+ * recording 1000 deliveries costs inserts, not updates (FerretDB rewrites by scanning).
+ */
+const invitationSchema = new Schema(
+  {
+    _id: { type: Schema.Types.ObjectId, required: true },
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    outcome: { type: String, enum: INVITATION_OUTCOMES, required: true },
+    reason: { type: String, default: null },
+    messageId: { type: String, default: null },
+    // sha256 of the personal accept token; the token itself only ever travels in the e-mail.
+    tokenHash: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+invitationSchema.index({ orgId: 1 });
+
+/** One per QBO employee ever reported as a new member (`_id` = "<orgId>:<qboId>"). */
+const detectionSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    qboId: { type: String, required: true },
+    syncRunId: { type: Schema.Types.ObjectId, default: null },
+    detectedAt: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+detectionSchema.index({ orgId: 1, syncRunId: 1 });
+
 // Explicit document shapes: mongoose's schema inference is too heavy for tsc on this schema.
 export type Plan = (typeof PLANS)[number];
 export type LinkStatus = (typeof LINK_STATUSES)[number];
@@ -178,6 +267,7 @@ export interface OrganizationDoc {
   plan: Plan;
   seatLimit: number | null;
   seatsUsed: number;
+  seatHolds: string[];
   settings: { syncIntervalMinutes: number | null; autoImport: boolean; inviteByDefault: boolean };
   createdAt: Date;
   updatedAt: Date;
@@ -193,6 +283,7 @@ export interface MemberDoc {
   loginAccess: boolean;
   invitation: { state: (typeof INVITATION_STATES)[number]; reason: string | null };
   origin: (typeof MEMBER_ORIGINS)[number];
+  sourceEmployeeId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -287,6 +378,59 @@ export interface SyncRunDoc {
   updatedAt: Date;
 }
 
+
+export type ImportState = (typeof IMPORT_STATES)[number];
+export type ImportItemOutcome = (typeof IMPORT_ITEM_OUTCOMES)[number];
+
+export interface ImportItem {
+  qboId: string;
+  outcome: ImportItemOutcome;
+  reason: string | null;
+  memberId: Types.ObjectId | null;
+  fullName: string | null;
+  email: string | null;
+  invite: boolean;
+}
+
+export interface ImportDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  requestedBy: (typeof IMPORT_REQUESTERS)[number];
+  syncRunId: Types.ObjectId | null;
+  employeeIds: string[];
+  sendInvites: boolean;
+  includeInactive: boolean;
+  state: ImportState;
+  items: ImportItem[] | null;
+  seatsNeeded: number | null;
+  seatsFree: number | null;
+  counts: { requested: number; created: number; skipped: number; invited: number };
+  error: { code: string | null; message: string | null };
+  attempts: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface InvitationDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  outcome: (typeof INVITATION_OUTCOMES)[number];
+  reason: string | null;
+  messageId: string | null;
+  tokenHash: string | null;
+  at: Date;
+}
+
+export interface DetectionDoc {
+  _id: string;
+  orgId: Types.ObjectId;
+  qboId: string;
+  syncRunId: Types.ObjectId | null;
+  detectedAt: Date;
+}
+
 export const Organization = mongoose.model<OrganizationDoc>('Organization', organizationSchema, 'organizations');
 export const Member = mongoose.model<MemberDoc>('Member', memberSchema, 'members');
 export const QboConnection = mongoose.model<QboConnectionDoc>('QboConnection', qboConnectionSchema, 'qbo_connections');
@@ -317,4 +461,9 @@ export interface ApiKeyDoc {
 
 export const ApiKey = mongoose.model<ApiKeyDoc>('ApiKey', apiKeySchema, 'api_keys');
 
-export const ALL_MODELS = [Organization, Member, QboConnection, QboEmployee, SyncRun, ApiKey] as const;
+
+export const Import = mongoose.model<ImportDoc>('Import', importSchema, 'imports');
+export const Invitation = mongoose.model<InvitationDoc>('Invitation', invitationSchema, 'invitations');
+export const Detection = mongoose.model<DetectionDoc>('Detection', detectionSchema, 'member_detections');
+
+export const ALL_MODELS = [Organization, Member, QboConnection, QboEmployee, SyncRun, Import, Invitation, Detection, ApiKey] as const;

@@ -4,12 +4,10 @@ import type { Queues } from '../../queues';
 import { eventJobId } from '../../queues/member-events';
 import {
   employeeKey,
-  Member,
   Organization,
   QboConnection,
   QboEmployee,
   SyncRun,
-  type MemberDoc,
   type QboConnectionDoc,
   type QboEmployeeDoc,
   type SyncCounts,
@@ -19,7 +17,8 @@ import {
 } from '../db/models';
 import type { Logger } from '../logger';
 import { bulkSetById, type SetById } from '../db/bulk';
-import { Directory } from '../matching/match';
+import { loadClaims, loadDirectory } from '../directory/snapshot';
+import type { Directory } from '../matching/match';
 import { classifyQboError } from '../qbo/classify';
 import type { QboClient, QboContext } from '../qbo/client';
 import { parseCdc, parseEmployee, parseQboTime, parseQueryPage, type QboDeletedStub, type QboEmployeeRecord } from '../qbo/parse';
@@ -183,30 +182,11 @@ async function callQbo<T>(deps: SyncDeps, st: SyncState, fn: (ctx: QboContext) =
   }
 }
 
-async function loadDirectory(orgId: Types.ObjectId): Promise<{ directory: Directory; stamp: string }> {
-  const members = await Member.find({ orgId }, { fullName: 1, email: 1, updatedAt: 1 }).lean<Pick<MemberDoc, '_id' | 'fullName' | 'email' | 'updatedAt'>[]>();
-  let newest = 0;
-  for (const m of members) newest = Math.max(newest, m.updatedAt ? new Date(m.updatedAt).getTime() : 0);
-  return {
-    directory: new Directory(members.map((m) => ({ id: String(m._id), fullName: m.fullName, email: m.email }))),
-    stamp: `${members.length}:${newest}`,
-  };
-}
-
 function claimsFrom(held: HeldMap): Claims {
   const claims: Claims = new Map();
   for (const [qboId, h] of held.entries()) {
     if (h.link.status === 'connected' && h.link.memberId) claims.set(h.link.memberId, { qboId, by: h.link.matchedBy });
   }
-  return claims;
-}
-
-async function loadClaims(orgId: Types.ObjectId): Promise<Claims> {
-  const linked = await QboEmployee.find({ orgId, 'link.status': 'connected' }, { qboId: 1, 'link.memberId': 1, 'link.matchedBy': 1 }).lean<
-    Pick<QboEmployeeDoc, 'qboId' | 'link'>[]
-  >();
-  const claims: Claims = new Map();
-  for (const e of linked) if (e.link.memberId) claims.set(String(e.link.memberId), { qboId: e.qboId, by: e.link.matchedBy ?? null });
   return claims;
 }
 

@@ -1,0 +1,37 @@
+import { UnrecoverableError } from 'bullmq';
+import type { Queues } from '../queues';
+import { employeeRemovedSchema, linkChangedSchema, newDetectedSchema } from '../queues/member-events';
+import { recordDetection } from '../src/events/member-events';
+import type { Logger } from '../src/logger';
+import { parsePayload, type AnyJob } from './jobs';
+
+/**
+ * Processor of the `member-events` queue. Events are hints (src/sync/events.ts): consumers
+ * read the stored state rather than trusting the payload.
+ * - member.new_detected: recorded once per employee; may queue the org's auto-import.
+ * - member.link_changed / qbo.employee_removed: validated and acknowledged; the timesheet
+ *   export gate consumes them once exports exist.
+ */
+export interface MemberEventDeps {
+  queues: Queues;
+  logger: Logger;
+}
+
+export function createMemberEventProcessor(deps: MemberEventDeps) {
+  return async function process(job: AnyJob): Promise<unknown> {
+    switch (job.name) {
+      case 'member.new_detected':
+        return recordDetection(deps.queues, parsePayload(newDetectedSchema, job.data));
+      case 'member.link_changed': {
+        const e = parsePayload(linkChangedSchema, job.data);
+        return { orgId: e.orgId, qboId: e.qboId, to: e.to.status };
+      }
+      case 'qbo.employee_removed': {
+        const e = parsePayload(employeeRemovedSchema, job.data);
+        return { orgId: e.orgId, qboId: e.qboId };
+      }
+      default:
+        throw new UnrecoverableError(`Unknown job ${String(job.name)} on the member-events queue`);
+    }
+  };
+}
