@@ -1,9 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
-import { addMember } from '../directory/members';
+import { requestLinkAction } from '../directory/link-requests';
+import { addMember, listMembers } from '../directory/members';
 import { membersTab } from '../directory/members-tab';
 import { createOrganization } from '../directory/organizations';
 import { DomainError } from '../errors';
+import { listImportCandidates } from '../imports/candidates';
+import { requestImport } from '../imports/request';
+import { waitForImport } from '../imports/wait';
 import { createLogger } from '../logger';
 import { completeConnection, connectDeps } from '../qbo/connect';
 import { ConnectionUnavailableError } from '../qbo/tokens';
@@ -11,7 +15,7 @@ import { baseDeps, createRuntime, type Runtime } from '../runtime';
 import { requestSync } from '../sync/request';
 import { SyncError } from '../sync/run-sync';
 import { waitForRun } from '../sync/wait';
-import { printMembersTab, printSyncRun } from './print';
+import { printCandidates, printDirectory, printImport, printLinkResult, printMembersTab, printSyncRun } from './print';
 
 /**
  * Operator CLI: `npm run cli -- <command> [options]`. Drives the same domain functions the
@@ -21,16 +25,22 @@ import { printMembersTab, printSyncRun } from './print';
 const USAGE = `Usage: npm run cli -- <command> [options]
 
   org create --name <name> [--plan free|paid] [--seats <n>] [--sync-interval <minutes>]
+             [--auto-import] [--invite-by-default]
   member add --org <orgId> --name "<full name>" [--email <address>]
+  directory --org <orgId> [--json]                the member directory (login access, invitations)
   qbo connect --org <orgId> [--callback-url <url Intuit redirected to>]
   sync --org <orgId> [--full] [--no-wait] [--timeout <seconds>]
-  members --org <orgId> [--json]
+  members --org <orgId> [--json]                  the members tab: every QBO employee and its link
+  candidates --org <orgId> [--inactive] [--json]  employees that can be imported
+  import --org <orgId> <employeeId…> [--invite] [--inactive] [--no-wait] [--timeout <seconds>]
+  disconnect --org <orgId> <employeeId>
+  connect --org <orgId> <employeeId>
 `;
 
 // The commands run() handles. Checked before config and connections are touched, so a mistyped
 // command answers with the usage (exit 2) even when the environment or the databases are not
 // there. Keep in step with run().
-const COMMANDS = ['org create', 'member add', 'qbo connect', 'sync', 'members'];
+const COMMANDS = ['org create', 'member add', 'directory', 'qbo connect', 'sync', 'members', 'candidates', 'import', 'disconnect', 'connect'];
 
 function isCommand(argv: string[]): boolean {
   const [cmd, sub] = argv;
@@ -67,9 +77,14 @@ async function consentCallbackUrl(rt: Runtime, orgId: string, given: string | un
 async function run(rt: Runtime, argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
   const args = cmd === 'org' || cmd === 'member' || cmd === 'qbo' ? rest : [sub ?? '', ...rest].filter(Boolean);
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args,
+    allowPositionals: true,
     options: {
+      invite: { type: 'boolean' },
+      inactive: { type: 'boolean' },
+      'auto-import': { type: 'boolean' },
+      'invite-by-default': { type: 'boolean' },
       org: { type: 'string' },
       name: { type: 'string' },
       email: { type: 'string' },
@@ -85,6 +100,8 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     strict: true,
   });
   const out = (s: string) => process.stdout.write(`${s}\n`);
+  const takesIds = cmd === 'import' || cmd === 'disconnect' || cmd === 'connect';
+  if (!takesIds && positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"`);
 
   if (cmd === 'org' && sub === 'create') {
     const org = await createOrganization({
@@ -92,6 +109,8 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
       plan: (values.plan ?? 'free') as 'free' | 'paid',
       seatLimit: int(values.seats, 'seats') ?? null,
       syncIntervalMinutes: int(values['sync-interval'], 'sync-interval') ?? null,
+      autoImport: values['auto-import'] ?? false,
+      inviteByDefault: values['invite-by-default'] ?? false,
     });
     out(`Organisation created: ${String(org._id)} (${org.name}, ${org.plan} plan)`);
     return 0;
@@ -131,6 +150,45 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     const tab = await membersTab(need(values, 'org'));
     if (values.json) out(JSON.stringify(tab, null, 2));
     else printMembersTab(out, tab);
+    return 0;
+  }
+  if (cmd === 'directory') {
+    const members = await listMembers(need(values, 'org'));
+    if (values.json) out(JSON.stringify(members, null, 2));
+    else printDirectory(out, members);
+    return 0;
+  }
+  if (cmd === 'candidates') {
+    const rows = await listImportCandidates(need(values, 'org'), { includeInactive: values.inactive ?? false });
+    if (values.json) out(JSON.stringify(rows, null, 2));
+    else printCandidates(out, rows);
+    return 0;
+  }
+  if (cmd === 'import') {
+    const orgId = need(values, 'org');
+    if (positionals.length === 0) throw new UsageError('import needs the QuickBooks ids of the employees to import (see `candidates`)');
+    const req = await requestImport(baseDeps(rt), orgId, { employeeIds: positionals, sendInvites: values.invite ?? false, includeInactive: values.inactive ?? false });
+    out(`Import queued: ${req.importId} (${req.seatsNeeded} new members)`);
+    if (values['no-wait']) return 0;
+    if ((await rt.queues.memberImport.getWorkersCount()) === 0) out('No worker is listening yet: start one with `npm run start:worker`. Waiting…');
+    const timeoutMs = (int(values.timeout, 'timeout') ?? 600) * 1000;
+    const done = await waitForImport(req.importId, timeoutMs);
+    if (!done) {
+      out(`The import did not finish within ${timeoutMs / 1000} s; it stays queued.`);
+      return 1;
+    }
+    printImport(out, done);
+    return done.state === 'succeeded' ? 0 : 1;
+  }
+  if (cmd === 'disconnect' || cmd === 'connect') {
+    const orgId = need(values, 'org');
+    if (positionals.length !== 1) throw new UsageError(`${cmd} needs exactly one QuickBooks employee id`);
+    const res = await requestLinkAction(rt.queues, orgId, positionals[0] as string, cmd, 60_000);
+    if (!res.done) {
+      out(`Queued as ${res.jobId}; no worker answered within 60 s (start one with \`npm run start:worker\`).`);
+      return 1;
+    }
+    printLinkResult(out, cmd, res.result);
     return 0;
   }
   throw new UsageError(cmd ? `Unknown command "${[cmd, sub].filter(Boolean).join(' ')}"` : 'No command given');

@@ -1,4 +1,6 @@
-import type { SyncRunDoc } from '../db/models';
+import type { ImportDoc, MemberDoc, SyncRunDoc } from '../db/models';
+import type { LinkActionResult } from '../directory/links';
+import type { CandidateRow } from '../imports/candidates';
 import type { MembersTab } from '../directory/members-tab';
 
 type Out = (line: string) => void;
@@ -42,4 +44,50 @@ export function printSyncRun(out: Out, run: SyncRunDoc): void {
   );
   if (run.problems.length > 0) out(`Unreadable rows: ${run.problems.map((p) => `${p.qboId}: ${p.problem}`).join('; ')}`);
   out(run.message ?? '');
+}
+
+export function printDirectory(out: Out, members: MemberDoc[]): void {
+  out(`${pad('Member', 28)} ${pad('E-mail', 30)} ${pad('Login', 6)} ${pad('Invitation', 11)} Origin`);
+  for (const m of members) {
+    const inv = m.invitation?.state ?? 'none';
+    out(`${pad(m.fullName, 28)} ${pad(m.email ?? '—', 30)} ${pad(m.loginAccess ? 'yes' : 'no', 6)} ${pad(inv, 11)} ${m.origin}${m.invitation?.reason ? ` (${m.invitation.reason})` : ''}`);
+  }
+  out(`\n${members.length} members, ${members.filter((m) => m.loginAccess).length} with login access`);
+}
+
+export function printCandidates(out: Out, rows: CandidateRow[]): void {
+  if (rows.length === 0) {
+    out('No employees to import: every QuickBooks employee matches a member (or cannot be imported).');
+    return;
+  }
+  out(`${pad('QBO id', 7)} ${pad('Employee (as in QuickBooks)', 30)} ${pad('E-mail', 30)} Note`);
+  for (const r of rows) {
+    const notes: string[] = [];
+    if (!r.active) notes.push('inactive in QBO');
+    if (!r.email) notes.push('no e-mail: added without login access');
+    if (r.hint) notes.push(`nearly matches ${r.hint.fullName ?? r.hint.memberId} (${r.hint.kind ?? 'near miss'})`);
+    out(`${pad(r.qboId, 7)} ${pad(r.name, 30)} ${pad(r.email ?? '—', 30)} ${notes.join('; ')}`);
+  }
+  out(`\n${rows.length} employees can be imported: npm run cli -- import --org <orgId> ${rows.slice(0, 3).map((r) => r.qboId).join(' ')}${rows.length > 3 ? ' …' : ''} [--invite]`);
+}
+
+export function printImport(out: Out, imp: ImportDoc): void {
+  if (imp.state === 'refused') {
+    out(`Import refused (${imp.error.code ?? 'refused'}): ${imp.error.message ?? ''}`);
+    return;
+  }
+  if (imp.state === 'failed') {
+    out(`Import failed (${imp.error.code ?? 'unknown'}): ${imp.error.message ?? ''}`);
+    return;
+  }
+  const c = imp.counts;
+  out(`Import ${imp.state}: ${c.created} members created, ${c.skipped} skipped, ${c.invited} invitations queued`);
+  for (const it of imp.items ?? []) {
+    out(`  ${pad(it.qboId, 7)} ${it.outcome === 'created' ? `created ${it.fullName ?? ''}${it.email ? '' : ' (no e-mail: no login access)'}${it.invite ? ', invited' : ''}` : `skipped: ${it.reason ?? ''}`}`);
+  }
+}
+
+export function printLinkResult(out: Out, action: 'connect' | 'disconnect', r: LinkActionResult): void {
+  const state = `${STATUS_LABEL[r.status] ?? r.status}${r.reason ? ` (${r.reason})` : r.matchedBy ? ` (by ${r.matchedBy})` : ''}`;
+  out(`${action === 'connect' ? 'Connect' : 'Disconnect'} employee ${r.qboId}: ${r.changed ? 'now' : 'already'} ${state}${r.fresh === false ? ' — decided on the stored copy: QuickBooks could not be read' : ''}`);
 }

@@ -1,5 +1,5 @@
 import { DomainError } from '../errors';
-import { Member, type MemberDoc } from '../db/models';
+import { Invitation, Member, type InvitationDoc, type MemberDoc } from '../db/models';
 import { normalizeEmail, normalizeName } from '../matching/normalize';
 import { getOrganization } from './organizations';
 import { returnSeats, takeSeats, type SeatDeps } from './seats';
@@ -43,7 +43,16 @@ export async function addMember(deps: SeatDeps, orgId: string, input: NewMember)
   }
 }
 
+/**
+ * The directory, by name. A member's invitation shows its final outcome from the ledger
+ * (src/invites/send.ts) once there is one, else what was asked for (none / queued).
+ */
 export async function listMembers(orgId: string): Promise<MemberDoc[]> {
   const org = await getOrganization(orgId);
-  return Member.find({ orgId: org._id }).sort({ fullName: 1 }).lean<MemberDoc[]>();
+  const members = await Member.find({ orgId: org._id }).sort({ fullName: 1 }).lean<MemberDoc[]>();
+  const outcomes = new Map((await Invitation.find({ orgId: org._id }).lean<InvitationDoc[]>()).map((d) => [String(d._id), d]));
+  return members.map((m) => {
+    const o = outcomes.get(String(m._id));
+    return o ? { ...m, invitation: { state: o.outcome, reason: o.reason } } : m;
+  });
 }

@@ -120,9 +120,3 @@ export async function deliverInvitation(deps: InviteDeps, memberId: string, opts
   return fromClaim(final);
 }
 
-/** What the directory shows: the ledger's outcome, else what the member record asked for. */
-export async function invitationStates(memberIds: readonly MemberDoc['_id'][]): Promise<Map<string, InvitationDoc>> {
-  if (memberIds.length === 0) return new Map();
-  const docs = await Invitation.find({ _id: { $in: memberIds } }).lean<InvitationDoc[]>();
-  return new Map(docs.map((d) => [String(d._id), d]));
-}

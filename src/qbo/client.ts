@@ -80,6 +80,7 @@ export interface QboClient {
   queryEmployeesPage(ctx: QboContext, startPosition: number, maxResults: number): Promise<unknown>;
   /** CDC of employees changed after `since` (sent as UTC `…Z`). */
   employeeChangesSince(ctx: QboContext, since: Date): Promise<unknown>;
+  /** GET employee/{id}: Intuit's body (`{ Employee, time }` or a Fault). */
   readEmployee(ctx: QboContext, qboId: string): Promise<unknown>;
   authorizeUrl(state: string): string;
   exchangeCode(callbackUrl: string): Promise<TokenSet>;
@@ -210,7 +211,11 @@ export function createQboClient(opts: QboClientOptions): QboClient {
       return observed('cdc', call('employee CDC', (cb) => qb(ctx).changeDataCapture(['Employee'], iso, cb)));
     },
     readEmployee(ctx, qboId) {
-      return observed('read', call('employee read', (cb) => qb(ctx).getEmployee(qboId, cb)));
+      // node-quickbooks hands over `body.Employee` (or the whole body when there is none): put
+      // Intuit's envelope back, so callers read every answer the same way (src/qbo/parse.ts).
+      return observed('read', call('employee read', (cb) => qb(ctx).getEmployee(qboId, cb))).then((data) =>
+        data && typeof data === 'object' && 'Id' in data && !('Fault' in data) ? { Employee: data } : data,
+      );
     },
     authorizeUrl(state) {
       return oauth().authorizeUri({ scope: ['com.intuit.quickbooks.accounting'], state });

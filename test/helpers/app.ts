@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config';
+import { startMailbox, type Mailbox } from '../../src/dev/mailbox';
 import { addMember } from '../../src/directory/members';
 import { createOrganization, type NewOrganization } from '../../src/directory/organizations';
 import { createLogger } from '../../src/logger';
@@ -20,6 +21,8 @@ export const TEST_TOKEN_KEY = 'a'.repeat(64);
 
 export interface TestApp {
   sandbox: QboSandbox;
+  /** A real SMTP receiver on loopback; SMTP_URL points at it. */
+  mailbox: Mailbox;
   config: Config;
   rt: Runtime;
   workers: Workers | null;
@@ -32,7 +35,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export function testEnvVars(env: TestEnv, sandbox: QboSandbox, extra: Record<string, string> = {}): Record<string, string> {
+export function testEnvVars(env: TestEnv, sandbox: QboSandbox, extra: Record<string, string> = {}, mailbox?: Mailbox): Record<string, string> {
   return {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     REDIS_URL: env.redisUrl,
@@ -47,6 +50,10 @@ export function testEnvVars(env: TestEnv, sandbox: QboSandbox, extra: Record<str
     QBO_REVOKE_URL: sandbox.revokeUrl,
     QBO_HTTP_TIMEOUT_MS: '3000',
     SYNC_LOCK_TTL_MS: '15000',
+    ...(mailbox ? { SMTP_URL: mailbox.url } : {}),
+    MAIL_FROM: 'Harbor Time <invites@harbor.example>',
+    SMTP_TIMEOUT_MS: '3000',
+    INVITE_BACKOFF_MS: '200',
     ...extra,
   };
 }
@@ -56,12 +63,14 @@ export async function startTestApp(
   opts: { sandbox?: SandboxOptions; workers?: WorkerOptions | false; config?: Record<string, string> } = {},
 ): Promise<TestApp> {
   const sandbox = await startQboSandbox(opts.sandbox);
-  const vars = testEnvVars(env, sandbox, opts.config);
+  const mailbox = await startMailbox();
+  const vars = testEnvVars(env, sandbox, opts.config, mailbox);
   const config = loadConfig(vars);
   const rt = await createRuntime(config, { logger: createLogger(config.LOG_LEVEL, { proc: 'test' }) });
   const started: Workers[] = [];
   const app: TestApp = {
     sandbox,
+    mailbox,
     config,
     rt,
     workers: null,
@@ -98,6 +107,7 @@ export async function startTestApp(
       for (const w of started) await w.close();
       await rt.close();
       await sandbox.close();
+      await mailbox.close();
     },
   };
   if (opts.workers !== false) app.startWorkers(opts.workers || undefined);

@@ -5,8 +5,6 @@
  *
  * Workers run as real child processes (`tsx workers/main.ts`), configured only by env vars.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,70 +15,21 @@ import { waitForRun } from '../../src/sync/wait';
 import { generateCompany } from '../../sandbox/server';
 import { setupTestEnv, type TestEnv } from '../helpers/env';
 import { startTestApp, testEnvVars, type TestApp } from '../helpers/app';
+import { killTree, startChild, tail, until, type Child } from '../helpers/processes';
 
 const REALM = '4620816365000101';
 const EMPLOYEES = 5000;
 const PAGE_SIZE = 500;
-const ROOT = path.resolve(import.meta.dirname, '../..');
-// The tsx binary `npx tsx` resolves to. Spawned directly: npm exec does not pass signals on, and
-// in its own process group so a SIGKILL takes the whole tree (tsx, node, esbuild) at once.
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
-interface WorkerChild {
-  proc: ChildProcess;
-  output: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children: WorkerChild[] = [];
+const children: Child[] = [];
 let logDir = '';
 let failed = false;
 
-function startWorker(name: string, vars: Record<string, string>): WorkerChild {
-  const log = createWriteStream(path.join(logDir, `${name}.log`));
-  const proc = spawn(TSX, ['workers/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...vars },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  for (const stream of [proc.stdout, proc.stderr]) {
-    stream?.on('data', (d: Buffer) => {
-      output.push(d.toString());
-      log.write(d);
-    });
-  }
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.on('exit', (code, signal) => {
-      log.end();
-      resolve({ code, signal });
-    });
-  });
-  const child = { proc, output, exited };
+function startWorker(name: string, vars: Record<string, string>): Child {
+  const child = startChild(name, vars, { logDir });
   children.push(child);
   return child;
 }
-
-function killTree(child: WorkerChild, signal: NodeJS.Signals): void {
-  try {
-    if (child.proc.pid) process.kill(-child.proc.pid, signal);
-  } catch {
-    // the group is already gone
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T>, timeoutMs: number, context: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${context()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const tail = (c: WorkerChild) => c.output.join('').split('\n').slice(-15).join('\n');
 
 describe('a worker killed mid-sync', () => {
   let env: TestEnv;
@@ -130,9 +79,12 @@ describe('a worker killed mid-sync', () => {
     const candidatesUpTo = (n: number) =>
       company.employees.slice(0, n).filter((e) => e.Active !== false && !memberEmails.has(e.PrimaryEmailAddr?.Address ?? '')).length;
     const killAt = 2 * PAGE_SIZE;
+    // Every state: the worker's member-events consumer moves them on as they arrive.
+    const eventsQueued = async () =>
+      Object.values(await app.rt.queues.memberEvents.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed', 'paused')).reduce((a, b) => a + b, 0);
     // Page one also queues one member.link_changed per member linked on first sight.
     const initialLinks = withEmail.length;
-    await until('the third page\'s events to be queued', async () => (await app.rt.queues.memberEvents.count()) > candidatesUpTo(killAt) + initialLinks, 60_000, () => tail(first));
+    await until('the third page\'s events to be queued', async () => (await eventsQueued()) > candidatesUpTo(killAt) + initialLinks, 60_000, () => tail(first));
     killTree(first, 'SIGKILL');
     expect(await first.exited).toMatchObject({ signal: 'SIGKILL' });
     const requestsBeforeRestart = app.sandbox.requests.length;
