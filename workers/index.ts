@@ -84,8 +84,8 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
       logger: rt.logger.child({ queue: QUEUE.memberInvites }),
       from: config.MAIL_FROM,
       acceptUrl: config.INVITE_ACCEPT_URL,
-      // Longer than any SMTP conversation can last (connect + greeting + commands + data).
-      staleClaimMs: config.SMTP_TIMEOUT_MS * 6 + 30_000,
+      // Longer than one send can last: each SMTP step is bounded by SMTP_TIMEOUT_MS.
+      staleClaimMs: config.SMTP_TIMEOUT_MS * 3 + 5_000,
     }),
     {
       ...common,

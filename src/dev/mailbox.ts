@@ -31,7 +31,7 @@ export interface Mailbox {
   close(): Promise<void>;
 }
 
-export async function startMailbox(opts: { port?: number; host?: string } = {}): Promise<Mailbox> {
+export async function startMailbox(opts: { port?: number; host?: string; /** Each message is acknowledged this late (a slow relay). */ delayMs?: number } = {}): Promise<Mailbox> {
   const host = opts.host ?? '127.0.0.1';
   const messages: DeliveredMail[] = [];
   const rejectRecipients = new Set<string>();
@@ -64,8 +64,12 @@ export async function startMailbox(opts: { port?: number; host?: string } = {}):
               messageId: parsed.messageId ?? '',
               at: Date.now(),
             });
-            for (const w of waiters) w();
-            cb();
+            const ack = () => {
+              for (const w of waiters) w();
+              cb();
+            };
+            if (opts.delayMs) setTimeout(ack, opts.delayMs);
+            else ack();
           },
           (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
         );
