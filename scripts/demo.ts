@@ -3,7 +3,9 @@
  * Starts Redis and a MongoDB-wire server (REDIS_URL/MONGO_URL if set, else Docker, else local
  * redis-server + ferretdb), the QBO sandbox with the demo company, the workers; creates an
  * organisation with a few members, connects it through the sandbox's OAuth, runs the first
- * sync through the queue and prints the members tab with statuses, reasons and the admin message.
+ * sync through the queue and prints the members tab with statuses, reasons and the admin message;
+ * then imports the candidates with invitations (scripts/demo-import.ts) and ends with the HTTP
+ * API, Bull Board and a webhook (scripts/demo-api.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { loadConfig } from '../src/config';
 import { addMember } from '../src/directory/members';
 import { membersTab } from '../src/directory/members-tab';
 import { createOrganization } from '../src/directory/organizations';
+import { startMailbox } from '../src/dev/mailbox';
 import { MissingServiceError, mongoUrlForDb, startServices } from '../src/dev/services';
 import { createLogger } from '../src/logger';
 import { completeConnection, connectDeps } from '../src/qbo/connect';
@@ -23,6 +26,7 @@ import { waitForRun } from '../src/sync/wait';
 import { startQboSandbox, type CompanyInput } from '../sandbox/server';
 import { startWorkers } from '../workers/index';
 import { demoApi } from './demo-api';
+import { demoImport } from './demo-import';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = (s = '') => process.stdout.write(`${s}\n`);
@@ -51,7 +55,9 @@ async function main(): Promise<number> {
     throw err;
   }
   const sandbox = await startQboSandbox();
-  const cleanups: (() => Promise<unknown>)[] = [() => services.stop(), () => sandbox.close()];
+  // A real SMTP receiver on loopback stands in for the mail relay: it keeps what it is sent.
+  const mailbox = await startMailbox();
+  const cleanups: (() => Promise<unknown>)[] = [() => services.stop(), () => sandbox.close(), () => mailbox.close()];
   try {
     sandbox.loadCompany(company.realmId, company);
     out(`2. QBO sandbox playing Intuit at ${sandbox.url} with "${company.companyName ?? 'demo'}" (realm ${company.realmId}, ${sandbox.employees(company.realmId).length} employees)`);
@@ -70,6 +76,8 @@ async function main(): Promise<number> {
       QBO_AUTHORIZE_URL: sandbox.authorizeUrl,
       QBO_TOKEN_URL: sandbox.tokenUrl,
       QBO_REVOKE_URL: sandbox.revokeUrl,
+      SMTP_URL: mailbox.url,
+      MAIL_FROM: 'Harbor & Pine Time <invites@harborpine.example>',
       // The API part of the demo (scripts/demo-api.ts): throw-away secrets, printed at the end.
       ADMIN_API_KEY: randomBytes(16).toString('hex'),
       OAUTH_STATE_SECRET: randomBytes(32).toString('hex'),
@@ -118,9 +126,10 @@ async function main(): Promise<number> {
       `\nEvents on "member-events": ${byName('member.new_detected')} member.new_detected, ${byName('member.link_changed')} member.link_changed (${Object.values(counts).reduce((a, b) => a + b, 0)} jobs)`,
     );
     out(`Admin message: ${run.message ?? ''}`);
+    const imported = await demoImport(rt, String(org._id), mailbox, out);
     const api = await demoApi(rt, sandbox, String(org._id), company.realmId, out, process.argv.includes('--serve'));
     cleanups.unshift(() => api.close());
-    return run.state === 'succeeded' ? 0 : 1;
+    return run.state === 'succeeded' && imported ? 0 : 1;
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);
   }

@@ -60,7 +60,10 @@ const DOCKER_PROBE_MS = 3_000;
 const children = new Set<ChildProcess>();
 let exitHooksInstalled = false;
 
+let exiting = false;
+
 function killAllChildrenNow(): void {
+  exiting = true;
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) {
       try {
@@ -122,9 +125,12 @@ function startChild(command: string, args: string[], name: string): Managed {
   const tail = new OutputTail();
   child.stdout?.on('data', (c: Buffer) => tail.push(c));
   child.stderr?.on('data', (c: Buffer) => tail.push(c));
+  let stopping: Promise<void> | null = null;
   const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       children.delete(child);
+      // A server dying under a running test or demo is worth saying out loud, with its last words.
+      if (!stopping && !exiting) process.stderr.write(`[services] ${name} exited unexpectedly (${code !== null ? `code ${code}` : signal}). Last output:\n${tail.text()}\n`);
       resolve();
     });
     child.once('error', (err) => {
@@ -134,7 +140,6 @@ function startChild(command: string, args: string[], name: string): Managed {
     });
   });
   const alive = (): boolean => child.exitCode === null && child.signalCode === null && children.has(child);
-  let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (!alive()) return;

@@ -34,6 +34,8 @@ export const DOMAIN_STATUS: Readonly<Record<string, number>> = {
   employee_not_found: 404,
   sync_run_not_found: 404,
   connection_not_found: 404,
+  import_not_found: 404,
+  link_request_not_found: 404,
   // input the domain refused
   invalid_name: 400,
   invalid_plan: 400,
@@ -42,6 +44,12 @@ export const DOMAIN_STATUS: Readonly<Record<string, number>> = {
   invalid_email: 400,
   invalid_callback: 400,
   qbo_consent_denied: 400,
+  invalid_request: 400,
+  invalid_employee_id: 400,
+  duplicate_employee_ids: 400,
+  too_many_employees: 400,
+  // the body names employees this organisation's company does not have
+  unknown_employees: 400,
   // the state of things forbids it now
   member_email_taken: 409,
   seat_quota_exceeded: 409,

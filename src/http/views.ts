@@ -1,5 +1,6 @@
 import { z } from 'zod/v4';
-import type { MemberDoc, OrganizationDoc, QboConnectionDoc, SyncRunDoc } from '../db/models';
+import type { ImportDoc, MemberDoc, OrganizationDoc, QboConnectionDoc, SyncRunDoc } from '../db/models';
+import type { CandidateRow } from '../imports/candidates';
 
 /** What the API shows of stored documents, with the schemas that document it. */
 
@@ -139,3 +140,75 @@ export function showSyncRun(r: SyncRunDoc): z.infer<typeof syncRunView> {
     finishedAt: iso(r.finishedAt),
   };
 }
+
+export const candidateView = z
+  .object({
+    qboId: z.string(),
+    name: z.string(),
+    email: z.string().nullable().describe('without one, the member is added without login access and never invited'),
+    active: z.boolean(),
+    detectedAt: z.string().nullable(),
+    hint: z.object({ memberId: z.string(), fullName: z.string().nullable(), kind: z.string().nullable() }).nullable().describe('a member who nearly matches: fix the data rather than import a second copy'),
+  })
+  .meta({ id: 'ImportCandidate' });
+
+export function showCandidate(c: CandidateRow): z.infer<typeof candidateView> {
+  return { ...c, detectedAt: iso(c.detectedAt) };
+}
+
+export const importView = z
+  .object({
+    id: z.string(),
+    requestedBy: z.enum(['admin', 'auto']),
+    state: z.enum(['queued', 'running', 'succeeded', 'refused', 'failed']),
+    sendInvites: z.boolean(),
+    employeeIds: z.array(z.string()),
+    counts: z.object({ requested: z.number(), created: z.number(), skipped: z.number(), invited: z.number() }),
+    seatsNeeded: z.number().nullable(),
+    seatsFree: z.number().nullable(),
+    items: z
+      .array(
+        z.object({
+          qboId: z.string(),
+          outcome: z.enum(['pending', 'created', 'skipped']),
+          reason: z.string().nullable().describe('why it was skipped: already_linked, employee_inactive, employee_deleted, matches_existing_member, …'),
+          memberId: z.string().nullable(),
+          invited: z.boolean(),
+        }),
+      )
+      .nullable()
+      .describe('one outcome per employee, once the worker planned the import'),
+    error: z.object({ code: z.string(), message: z.string().nullable() }).nullable(),
+    createdAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+  })
+  .meta({ id: 'Import' });
+
+export function showImport(i: ImportDoc): z.infer<typeof importView> {
+  return {
+    id: String(i._id),
+    requestedBy: i.requestedBy,
+    state: i.state,
+    sendInvites: i.sendInvites,
+    employeeIds: i.employeeIds,
+    counts: i.counts,
+    seatsNeeded: i.seatsNeeded ?? null,
+    seatsFree: i.seatsFree ?? null,
+    items: i.items ? i.items.map((it) => ({ qboId: it.qboId, outcome: it.outcome, reason: it.reason ?? null, memberId: it.memberId ? String(it.memberId) : null, invited: it.invite })) : null,
+    error: i.error?.code ? { code: i.error.code, message: i.error.message ?? null } : null,
+    createdAt: iso(i.createdAt),
+    finishedAt: iso(i.finishedAt),
+  };
+}
+
+export const linkResultView = z
+  .object({
+    qboId: z.string(),
+    changed: z.boolean().describe('false: it already was in this state (the action is idempotent)'),
+    status: z.enum(['connected', 'disconnected', 'cannot_connect']),
+    reason: z.string().nullable(),
+    memberId: z.string().nullable(),
+    matchedBy: z.string().nullable(),
+    fresh: z.boolean().optional().describe('connect only: decided on data just read from QuickBooks'),
+  })
+  .meta({ id: 'LinkResult' });

@@ -67,16 +67,19 @@ describe('API authentication and tenant isolation', () => {
     expect(res.body).toEqual({ error: { code: 'admin_only', message: 'Only the admin key may do this' } });
   });
 
+  // A body each POST route accepts, so the answer is about the organisation, not the body.
+  const sampleBody = (path: string): unknown => (path.endsWith('/members') ? { fullName: 'X Y' } : path.endsWith('/qbo/imports') ? { employeeIds: ['1'], sendInvites: false } : {});
+
   it("gives an organisation key 404 on every route of another organisation, the same answer as for a missing one", async () => {
     const missing = '0123456789abcdef01234567';
     const routes = orgRoutes(orgA);
     expect(routes.length).toBeGreaterThanOrEqual(8);
     for (const r of routes) {
-      const res = await api.call(r.method, r.path, { key: keyB, ...(r.method === 'POST' ? { body: r.path.endsWith('/members') ? { fullName: 'X Y' } : {} } : {}) });
+      const res = await api.call(r.method, r.path, { key: keyB, ...(r.method === 'POST' ? { body: sampleBody(r.path) } : {}) });
       expect(res.status, `${r.method} ${r.path}`).toBe(404);
       expect(res.body.error.code).toBe('org_not_found');
       expect(JSON.stringify(res.body)).not.toMatch(/Ada|Byron|realm|4620816365000201/);
-      const none = await api.call(r.method, r.path.replace(orgA, missing), { key: ADMIN_KEY, ...(r.method === 'POST' ? { body: r.path.endsWith('/members') ? { fullName: 'X Y' } : {} } : {}) });
+      const none = await api.call(r.method, r.path.replace(orgA, missing), { key: ADMIN_KEY, ...(r.method === 'POST' ? { body: sampleBody(r.path) } : {}) });
       expect(none.status, `${r.method} ${r.path} (missing org)`).toBe(404);
     }
     // Nothing was written to org A by org B's attempts.

@@ -3,6 +3,7 @@ import members from './members';
 import orgs from './orgs';
 import qboCallback from './qbo-callback';
 import qboConnection from './qbo-connection';
+import qboImports from './qbo-imports';
 import qboMembers from './qbo-members';
 import qboSync from './qbo-sync';
 
@@ -13,4 +14,4 @@ import qboSync from './qbo-sync';
  * (The webhook endpoint and the operational routes have their own plugins: src/http/webhooks.ts,
  * src/http/ops.ts, src/http/bull-board.ts.)
  */
-export const ROUTE_FILES: RouteFile[] = [orgs, members, qboConnection, qboCallback, qboSync, qboMembers];
+export const ROUTE_FILES: RouteFile[] = [orgs, members, qboConnection, qboCallback, qboSync, qboMembers, qboImports];
