@@ -69,7 +69,7 @@ const schema = z.object({
   INVITE_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
   // First retry delay of an invitation; doubles per attempt (with jitter), capped at 30 minutes.
   INVITE_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(10_000),
-  // Invitations sent in parallel by one worker process.
+  // Invitations one batch job sends at once (an import's invitations go in batches of 500).
   INVITE_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
 
   // --- HTTP API process (`npm run start:api`); the worker and the CLI ignore these. ---

@@ -67,7 +67,7 @@ export async function createRuntime(config: Config, opts: { logger?: Logger; nam
     onRequest: (kind, status) => metrics.inc('qbo_requests_total', { kind, status }),
   });
   // Pooled and lazy: it connects on the first invitation, so processes that send none pay nothing.
-  const mailer = createMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, timeoutMs: config.SMTP_TIMEOUT_MS });
+  const mailer = createMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, timeoutMs: config.SMTP_TIMEOUT_MS, maxConnections: config.INVITE_CONCURRENCY });
   let closing: Promise<void> | null = null;
   return {
     config,

@@ -78,6 +78,10 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
   const memberInvites = new Worker(
     QUEUE.memberInvites,
     createInviteProcessor({
+      queues: rt.queues,
+      attempts: config.INVITE_ATTEMPTS,
+      backoffBaseMs: config.INVITE_BACKOFF_MS,
+      concurrency: config.INVITE_CONCURRENCY,
       redis: rt.redis,
       keyPrefix: config.QUEUE_PREFIX,
       mailer: rt.mailer,
@@ -89,7 +93,8 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
     }),
     {
       ...common,
-      concurrency: config.INVITE_CONCURRENCY,
+      // Batches send INVITE_CONCURRENCY at once each; a few jobs in parallel cover the retries.
+      concurrency: 4,
       settings: { backoffStrategy: (attemptsMade: number) => backoffMs(attemptsMade, { baseMs: config.INVITE_BACKOFF_MS, capMs: 30 * 60_000 }) },
     },
   );

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Types } from 'mongoose';
 import type { Queues } from '../../queues';
 import { eventJobId } from '../../queues/member-events';
-import { inviteJobId, inviteJobOptions } from '../../queues/member-invites';
+import { INVITE_BATCH, inviteBatchJobId, inviteJobOptions } from '../../queues/member-invites';
 import { bulkSetById, type SetById } from '../db/bulk';
 import { employeeKey, Import, Member, Organization, QboEmployee, type ImportDoc, type ImportItem, type QboEmployeeDoc } from '../db/models';
 import { getOrganization } from '../directory/organizations';
@@ -21,7 +21,7 @@ import { moveImport, TERMINAL } from './state';
  *   1. plan: decided once and stored; a retry follows the stored plan;
  *   2. seats: reserved once, guarded by a hold on the organisation (src/directory/seats.ts);
  *   3. members: deterministic ids, so a repeated insert collides instead of duplicating;
- *   4. invitations: one job per member id, and the sender's ledger refuses a second send;
+ *   4. invitations: deterministic batch job ids, and the sender's claim refuses a second send;
  *   5. links: written only where not already made, each announced by a deterministic event id.
  */
 
@@ -107,13 +107,14 @@ async function createMembers(orgId: Types.ObjectId, items: ImportItem[]): Promis
   }
 }
 
-async function queueInvitations(deps: ImportDeps, orgId: string, items: ImportItem[]): Promise<void> {
+async function queueInvitations(deps: ImportDeps, orgId: string, importId: string, items: ImportItem[]): Promise<void> {
   const opts = inviteJobOptions(deps.inviteAttempts);
-  for (let i = 0; i < items.length; i += 1000) {
-    await deps.queues.memberInvites.addBulk(
-      items.slice(i, i + 1000).map((it) => ({ name: 'invite' as const, data: { orgId, memberId: String(it.memberId) }, opts: { ...opts, jobId: inviteJobId(String(it.memberId)) } })),
-    );
+  const jobs = [];
+  for (let i = 0; i < items.length; i += INVITE_BATCH) {
+    const memberIds = items.slice(i, i + INVITE_BATCH).map((it) => String(it.memberId));
+    jobs.push({ name: 'invite-batch' as const, data: { orgId, importId, memberIds }, opts: { ...opts, jobId: inviteBatchJobId(importId, i / INVITE_BATCH) } });
   }
+  if (jobs.length > 0) await deps.queues.memberInvites.addBulk(jobs);
 }
 
 async function linkEmployees(deps: ImportDeps, orgId: Types.ObjectId, items: ImportItem[]): Promise<number> {
@@ -177,8 +178,9 @@ export async function runImport(deps: ImportDeps, importId: string): Promise<Imp
   }
 
   await createMembers(org._id, creates);
+  // The members exist: their invitations can go while the links are written.
   const invited = creates.filter((it) => it.invite);
-  await queueInvitations(deps, String(org._id), invited);
+  await queueInvitations(deps, String(org._id), importId, invited);
   const linked = await linkEmployees(deps, org._id, creates);
 
   const done = items.map((it) => (it.outcome === 'skipped' ? it : { ...it, outcome: 'created' as const }));
