@@ -24,8 +24,9 @@ import type { QboClient, QboContext } from '../qbo/client';
 import { parseCdc, parseEmployee, parseQboTime, parseQueryPage, type QboDeletedStub, type QboEmployeeRecord } from '../qbo/parse';
 import { getAccessToken, loadConnection } from '../qbo/tokens';
 import { publishEvents, type PendingEvent } from './events';
+import { HELD_PROJECTION, HeldMap, toHeld, type Held } from './held';
 import { decideLink, linkStateOf, sameHint, sameLink, type Claims, type LinkState } from './link';
-import { mergeEmployee, pickData, sameData, type EmployeeData } from './merge';
+import { mergeEmployee, sameData } from './merge';
 import { moveRun } from './run-state';
 
 export interface SyncDeps {
@@ -63,16 +64,6 @@ export class SyncError extends Error {
 
 type Row = QboEmployeeRecord | QboDeletedStub;
 
-/** What we hold of one employee while syncing: its data, link and whether it was reported new. */
-interface Held {
-  _id: string;
-  data: EmployeeData;
-  link: LinkState;
-  version: number;
-  newDetected: boolean;
-  changedAt: Date | null;
-}
-
 interface SyncState {
   run: SyncRunDoc;
   orgId: Types.ObjectId;
@@ -98,57 +89,6 @@ const zeroCounts = (): SyncCounts => ({
   candidates: 0,
   qboRequests: 0,
 });
-
-const HELD_PROJECTION = {
-  qboId: 1,
-  syncToken: 1,
-  givenName: 1,
-  middleName: 1,
-  familyName: 1,
-  displayName: 1,
-  email: 1,
-  employeeNumber: 1,
-  active: 1,
-  deleted: 1,
-  qboUpdatedAt: 1,
-  newDetectedAt: 1,
-  link: 1,
-} as const;
-
-function toHeld(d: QboEmployeeDoc): Held {
-  return {
-    _id: d._id,
-    data: pickData(d),
-    link: linkStateOf(d.link),
-    version: d.link?.version ?? 0,
-    newDetected: d.newDetectedAt != null,
-    changedAt: d.link?.changedAt ?? null,
-  };
-}
-
-/**
- * What a sync holds of the org's employees, by QBO id. Entries are kept as JSON text (a third
- * of the memory of live objects at 100,000 employees) and parsed when a row of theirs arrives.
- */
-export class HeldMap {
-  private readonly rows = new Map<string, string>();
-  get(qboId: string): Held | undefined {
-    const text = this.rows.get(qboId);
-    if (text === undefined) return undefined;
-    const h = JSON.parse(text) as Held & { data: { qboUpdatedAt: string | null }; changedAt: string | null };
-    return {
-      ...h,
-      data: { ...h.data, qboUpdatedAt: h.data.qboUpdatedAt ? new Date(h.data.qboUpdatedAt) : null },
-      changedAt: h.changedAt ? new Date(h.changedAt) : null,
-    };
-  }
-  set(qboId: string, h: Held): void {
-    this.rows.set(qboId, JSON.stringify(h));
-  }
-  *entries(): IterableIterator<[string, Held]> {
-    for (const qboId of this.rows.keys()) yield [qboId, this.get(qboId) as Held];
-  }
-}
 
 /** Every employee of the org, read once (full syncs): one scan instead of one per page. */
 async function loadAllHeld(orgId: Types.ObjectId): Promise<HeldMap> {
@@ -253,7 +193,7 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
     const _id = employeeKey(orgId, row.qboId);
     const version = (prev?.version ?? 0) + (linkChanged ? 1 : 0);
     const changedAt = linkChanged ? now : (prev?.changedAt ?? now);
-    const next: Held = { _id, data, link, version, newDetected: prev?.newDetected ?? false, changedAt };
+    const next: Held = { data, link, version, newDetected: prev?.newDetected ?? false, changedAt };
     const set: Record<string, unknown> = { ...data, link: linkDoc(link, version, changedAt), lastSyncRunId: st.run._id };
 
     if (linkChanged && (prev || link.status === 'connected')) {
@@ -364,15 +304,22 @@ async function fullSync(deps: SyncDeps, st: SyncState, held: HeldMap): Promise<v
     start += pageSize;
     await saveProgress(st, start);
   }
+  // Walked one entry at a time: unpacking the whole map at once would hold the company twice.
   const vanished: QboDeletedStub[] = [];
-  const candidates = [...held.entries()].filter(([, h]) => !h.data.deleted).map(([qboId]) => qboId);
-  for (let i = 0; i < candidates.length; i += 5000) {
-    const batch = candidates.slice(i, i + 5000);
+  let batch: string[] = [];
+  const check = async () => {
     const flags = await deps.redis.smismember(key, ...batch);
     batch.forEach((qboId, j) => {
       if (flags[j] !== 1) vanished.push({ qboId, deleted: true, qboUpdatedAt: null });
     });
+    batch = [];
+  };
+  for (const [qboId, h] of held.entries()) {
+    if (h.data.deleted) continue;
+    batch.push(qboId);
+    if (batch.length === 5000) await check();
   }
+  if (batch.length > 0) await check();
   if (vanished.length > 0) {
     st.log.info({ vanished: vanished.length }, 'Employees missing from a complete listing are marked deleted');
     const fetched = st.counts.fetched;
