@@ -19,7 +19,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -36,8 +36,7 @@ import { createLogger } from '../src/logger';
 import { completeConnection, connectDeps } from '../src/qbo/connect';
 import { createRuntime, type Runtime } from '../src/runtime';
 import { publishEvents, type PendingEvent } from '../src/sync/events';
-import { linkStateOf } from '../src/sync/link';
-import { pickData } from '../src/sync/merge';
+import { HeldMap, toHeld } from '../src/sync/held';
 import { requestSync } from '../src/sync/request';
 import { generateCompany, startQboSandbox, type QboSandbox } from '../sandbox/server';
 import { childrenNamed, cpuMsOf, TreeSampler, treeCpu, type TreeMemory } from './proc';
@@ -63,20 +62,33 @@ interface Args {
   cpuProfDir: string | null;
   /** NODE_OPTIONS for the worker (e.g. --max-old-space-size=160), to test a memory setting. */
   workerNodeOptions: string | null;
+  /** Flags for the worker's node command line (`--worker-node-args`), for those NODE_OPTIONS refuses (--trace-gc). */
+  workerNodeArgs: string[];
+  /** Every line the worker prints, appended to this file (`--worker-log`, e.g. with --trace-gc). */
+  workerLog: string | null;
+  /** Only the full sync and its baseline: no probes, no incremental (`--full-only`). */
+  fullOnly: boolean;
 }
 
-const USAGE = 'usage: npm run bench:sync -- [--sizes 10000,100000] [--cpu-prof <dir>] [--worker-node-options "<node flags>"]';
+const USAGE =
+  'usage: npm run bench:sync -- [--sizes 10000,100000] [--cpu-prof <dir>] [--worker-node-options "<node flags>"] [--worker-node-args "<node flags>"] [--worker-log <file>] [--full-only]';
 
 function parseArgs(argv: string[]): Args {
   let raw = '10000,100000';
   let cpuProfDir: string | null = null;
   let workerNodeOptions: string | null = null;
+  let workerLog: string | null = null;
+  let workerNodeArgs: string[] = [];
+  let fullOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     if (a === '--sizes') raw = argv[++i] ?? '';
     else if (a.startsWith('--sizes=')) raw = a.slice('--sizes='.length);
     else if (a === '--cpu-prof') cpuProfDir = path.resolve(argv[++i] ?? '');
     else if (a === '--worker-node-options') workerNodeOptions = argv[++i] ?? '';
+    else if (a === '--worker-node-args') workerNodeArgs = (argv[++i] ?? '').split(/\s+/).filter(Boolean);
+    else if (a === '--worker-log') workerLog = path.resolve(argv[++i] ?? '');
+    else if (a === '--full-only') fullOnly = true;
     else if (a === '--help' || a === '-h') {
       out(USAGE);
       process.exit(0);
@@ -86,7 +98,7 @@ function parseArgs(argv: string[]): Args {
   if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 1_000_000)) {
     throw new Error(`--sizes takes whole numbers from 1 to 1,000,000 separated by commas, not "${raw}"`);
   }
-  return { sizes, cpuProfDir, workerNodeOptions };
+  return { sizes, cpuProfDir, workerNodeOptions, workerNodeArgs, workerLog, fullOnly };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -113,13 +125,15 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 /**
  * `tsx workers/main.ts` (the binary `npx tsx` resolves to) in a process group of its own; when
- * profiling, `node --cpu-prof --import tsx workers/main.ts` (one process: V8 refuses --cpu-prof
- * in NODE_OPTIONS, so it cannot reach the node process tsx would spawn).
+ * profiling or given node flags, `node <flags> --import tsx workers/main.ts` (one process: V8
+ * refuses --cpu-prof or --trace-gc in NODE_OPTIONS, so they cannot reach the node process tsx
+ * would spawn).
  */
-function startWorkerProcess(env: Record<string, string>, cpuProfDir: string | null): WorkerProc {
-  const [command, args] = cpuProfDir
-    ? [process.execPath, ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, '--import', 'tsx', 'workers/main.ts']]
-    : [path.join(root, 'node_modules/.bin/tsx'), ['workers/main.ts']];
+function startWorkerProcess(env: Record<string, string>, ctx: Pick<Ctx, 'cpuProfDir' | 'workerNodeArgs' | 'workerLog'>): WorkerProc {
+  const logFile = ctx.workerLog;
+  const flags = [...(ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`] : []), ...ctx.workerNodeArgs];
+  const [command, args] =
+    flags.length > 0 ? [process.execPath, [...flags, '--import', 'tsx', 'workers/main.ts']] : [path.join(root, 'node_modules/.bin/tsx'), ['workers/main.ts']];
   const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, ...env },
@@ -130,7 +144,9 @@ function startWorkerProcess(env: Record<string, string>, cpuProfDir: string | nu
   const pid = child.pid;
   const tail: string[] = [];
   let count = 0;
+  const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : null;
   const onData = (c: Buffer) => {
+    log?.write(c);
     for (const line of c.toString().split('\n').filter(Boolean)) {
       count++;
       tail.push(line);
@@ -143,6 +159,7 @@ function startWorkerProcess(env: Record<string, string>, cpuProfDir: string | nu
   const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exit.then(() => {
     done = true;
+    log?.end();
   });
   const proc: WorkerProc = {
     child,
@@ -516,31 +533,20 @@ async function measureIncremental(a: IncrementalArgs) {
 type IncrementalRun = Awaited<ReturnType<typeof measureIncremental>>;
 
 /**
- * The full sync keeps every employee of the org in a Map (run-sync.ts loadAllHeld/toHeld). This
- * rebuilds that Map here from the synced documents with the same exported helpers and weighs it.
+ * The full sync keeps every employee of the org in a HeldMap (src/sync/held.ts). This builds one
+ * here from the synced documents with the same code and weighs it.
  */
 function heldMapProbe(docs: Record<string, unknown>[]) {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   gc();
   const before = process.memoryUsage().heapUsed;
-  const held = new Map<string, unknown>();
-  for (const raw of docs) {
-    // Same projection and shape as run-sync.ts toHeld (structuredClone: no sharing with `docs`).
-    const d = structuredClone(raw) as unknown as QboEmployeeDoc;
-    held.set(d.qboId, {
-      _id: d._id,
-      data: pickData(d),
-      link: linkStateOf(d.link),
-      version: d.link?.version ?? 0,
-      newDetected: d.newDetectedAt != null,
-      changedAt: d.link?.changedAt ?? null,
-    });
-  }
+  const held = new HeldMap();
+  // structuredClone: nothing shared with `docs`, as when the sync reads them from the database.
+  for (const raw of docs) held.set(String(raw.qboId), toHeld(structuredClone(raw) as unknown as QboEmployeeDoc));
   gc();
   const bytes = process.memoryUsage().heapUsed - before;
   const size = held.size;
-  held.clear();
   return { employees: size, heapMb: mb(bytes / 1024), bytesPerEmployee: size ? Math.round(bytes / size) : 0 };
 }
 
@@ -553,6 +559,9 @@ interface Ctx {
   tokenKeyHex: string;
   cpuProfDir: string | null;
   workerNodeOptions: string | null;
+  workerNodeArgs: string[];
+  workerLog: string | null;
+  fullOnly: boolean;
   servicePids: { ferretdb: number[]; redis: number[] };
 }
 
@@ -587,7 +596,7 @@ async function benchSize(ctx: Ctx, n: number) {
   let worker: WorkerProc | null = null;
   let sampler: TreeSampler | null = null;
   try {
-    worker = startWorkerProcess(ctx.workerNodeOptions ? { ...env, NODE_OPTIONS: ctx.workerNodeOptions } : env, ctx.cpuProfDir);
+    worker = startWorkerProcess(ctx.workerNodeOptions ? { ...env, NODE_OPTIONS: ctx.workerNodeOptions } : env, ctx);
     sampler = new TreeSampler(worker.pid, 100);
     const readyMs = await waitWorkerReady(rt, worker);
     await sleep(1000); // let start-up work (reconcileSchedules, JIT) settle
@@ -666,6 +675,7 @@ async function benchSize(ctx: Ctx, n: number) {
       `   baseline: fetch ${baseFetch.requests} pages ${(baseFetch.ms / 1000).toFixed(2)} s + insertMany ${baseInsert.docs} docs ${(baseInsert.ms / 1000).toFixed(2)} s ` +
         `= ${(baselineFull.totalMs / 1000).toFixed(2)} s (ours ${(full.wallMs / baselineFull.totalMs).toFixed(2)}×)`,
     );
+    if (ctx.fullOnly) return null;
     const pages = await pageProbes(rt, docs, config.QBO_PAGE_SIZE, prefix, `${dbName}_probe`);
     out(`   one page alone: ${JSON.stringify(pages)}`);
 
@@ -742,7 +752,7 @@ async function benchSize(ctx: Ctx, n: number) {
 // ---------------------------------------------------------------------------------------------
 // Report
 
-type SizeResult = Awaited<ReturnType<typeof benchSize>>;
+type SizeResult = NonNullable<Awaited<ReturnType<typeof benchSize>>>;
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -806,8 +816,8 @@ function report(results: SizeResult[]): void {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  const { sizes, cpuProfDir, workerNodeOptions } = parseArgs(process.argv.slice(2));
-  const diagnostic = cpuProfDir !== null || workerNodeOptions !== null;
+  const { sizes, cpuProfDir, workerNodeOptions, workerNodeArgs, workerLog, fullOnly } = parseArgs(process.argv.slice(2));
+  const diagnostic = cpuProfDir !== null || workerNodeOptions !== null || workerNodeArgs.length > 0 || workerLog !== null || fullOnly;
   if (cpuProfDir) {
     mkdirSync(cpuProfDir, { recursive: true });
     out(`Profiling the worker into ${cpuProfDir}: timings are not representative.`);
@@ -837,11 +847,17 @@ async function main(): Promise<number> {
       tokenKeyHex: randomBytes(32).toString('hex'),
       cpuProfDir,
       workerNodeOptions,
+      workerNodeArgs,
+      workerLog,
+      fullOnly,
       servicePids: services.how === 'local' ? { ferretdb: childrenNamed('ferretdb'), redis: childrenNamed('redis-server') } : { ferretdb: [], redis: [] },
     };
     const results: SizeResult[] = [];
-    for (const n of sizes) results.push(await benchSize(ctx, n));
-    report(results);
+    for (const n of sizes) {
+      const r = await benchSize(ctx, n);
+      if (r) results.push(r);
+    }
+    if (results.length > 0) report(results);
     if (cpuProfDir) out(`\nCPU profiles in ${cpuProfDir}: summarise one with npx tsx bench/cpuprofile-summary.ts <file>`);
     if (diagnostic) return 0;
 
@@ -872,7 +888,10 @@ async function main(): Promise<number> {
     };
     const dir = path.join(root, 'bench/results');
     mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `sync-${started.toISOString().slice(0, 10)}.json`);
+    // Never overwrite an earlier result of the same day: the README may quote it.
+    const day = started.toISOString().slice(0, 10);
+    let file = path.join(dir, `sync-${day}.json`);
+    for (let i = 2; existsSync(file); i++) file = path.join(dir, `sync-${day}-${i}.json`);
     writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
     out(`\nResults written to ${path.relative(root, file)} (${((Date.now() - started.getTime()) / 1000).toFixed(0)} s in all)`);
     return 0;
