@@ -1,14 +1,15 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Queues } from '../queues';
 import { employeeRemovedSchema, linkChangedSchema, newDetectedSchema } from '../queues/member-events';
-import { recordDetection } from '../src/events/member-events';
+import { createDetectionRecorder } from '../src/events/member-events';
 import type { Logger } from '../src/logger';
 import { parsePayload, type AnyJob } from './jobs';
 
 /**
  * Processor of the `member-events` queue. Events are hints (src/sync/events.ts): consumers
  * read the stored state rather than trusting the payload.
- * - member.new_detected: recorded once per employee; may queue the org's auto-import.
+ * - member.new_detected: recorded once per employee (jobs running at the same time share one
+ *   insert, see createDetectionRecorder); may queue the org's auto-import.
  * - member.link_changed / qbo.employee_removed: validated and acknowledged; the timesheet
  *   export gate consumes them once exports exist.
  */
@@ -18,10 +19,11 @@ export interface MemberEventDeps {
 }
 
 export function createMemberEventProcessor(deps: MemberEventDeps) {
+  const detections = createDetectionRecorder(deps.queues);
   return async function process(job: AnyJob): Promise<unknown> {
     switch (job.name) {
       case 'member.new_detected':
-        return recordDetection(deps.queues, parsePayload(newDetectedSchema, job.data));
+        return detections.record(parsePayload(newDetectedSchema, job.data));
       case 'member.link_changed': {
         const e = parsePayload(linkChangedSchema, job.data);
         return { orgId: e.orgId, qboId: e.qboId, to: e.to.status };
