@@ -106,11 +106,14 @@ async function loadSomeHeld(orgId: Types.ObjectId, qboIds: string[]): Promise<He
   return held;
 }
 
-/** One call to QBO with the connection's token; a 401 forces one refresh and one retry. */
-async function callQbo<T>(deps: SyncDeps, st: SyncState, fn: (ctx: QboContext) => Promise<T>): Promise<T> {
+/**
+ * One call to QBO with the connection's token; a 401 forces one refresh and one retry. Each
+ * request is counted in `tally` (the run's counts unless the caller counts them later).
+ */
+async function callQbo<T>(deps: SyncDeps, st: SyncState, fn: (ctx: QboContext) => Promise<T>, tally: { qboRequests: number } = st.counts): Promise<T> {
   let token = await getAccessToken(deps, st.conn);
   for (let attempt = 0; ; attempt++) {
-    st.counts.qboRequests++;
+    tally.qboRequests++;
     try {
       return await fn({ realmId: st.conn.realmId, accessToken: token });
     } catch (err) {
@@ -162,18 +165,25 @@ function linkDoc(l: LinkState, version: number, changedAt: Date | null) {
   };
 }
 
+/** What one batch of rows changes: the events to queue, then the rows to insert and update. */
+interface Plan {
+  events: PendingEvent[];
+  inserts: Record<string, unknown>[];
+  updates: SetById[];
+}
+
 /**
- * Applies one batch of QBO rows. Unchanged employees cost nothing; new ones are inserted in
- * bulk; changed ones get one update each. Runs under the org's link lease (src/lock.ts), so no
- * admin link change can land between our read and our write.
+ * Decides what one batch of QBO rows changes, in memory: links, counts, events, and the held
+ * copies (so the next batch sees this one's outcome before it is written). Unchanged employees
+ * cost nothing; new ones become inserts, changed ones an update each. Runs under the org's link
+ * lease (src/lock.ts), so no admin link change can land between our read and our write.
  */
-async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldMap): Promise<void> {
+function planRows(st: SyncState, rows: Row[], held: HeldMap): Plan {
   st.counts.fetched += rows.length;
   const now = new Date();
   const orgId = String(st.orgId);
-  const events: PendingEvent[] = [];
-  const inserts: Record<string, unknown>[] = [];
-  const updates: SetById[] = [];
+  const plan: Plan = { events: [], inserts: [], updates: [] };
+  const { events } = plan;
 
   for (const row of rows) {
     const prev = held.get(row.qboId) ?? null;
@@ -227,19 +237,22 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
     if (prev) {
       st.counts.updated++;
       // By _id alone (FerretDB's only fast path): the org lease keeps other link writers out.
-      updates.push({ _id, set: { ...set, updatedAt: now } });
+      plan.updates.push({ _id, set: { ...set, updatedAt: now } });
     } else {
       st.counts.created++;
-      inserts.push({ _id, orgId: st.orgId, realmId: st.conn.realmId, qboId: row.qboId, newDetectedAt: null, createdAt: now, updatedAt: now, ...set });
+      plan.inserts.push({ _id, orgId: st.orgId, realmId: st.conn.realmId, qboId: row.qboId, newDetectedAt: null, createdAt: now, updatedAt: now, ...set });
     }
     held.set(row.qboId, next);
   }
+  return plan;
+}
 
-  await publishEvents(deps.queues, events);
-  if (inserts.length > 0) {
+/** Writes a plan's rows. Its events must be queued first (src/sync/events.ts says why). */
+async function writePlan(plan: Plan): Promise<void> {
+  if (plan.inserts.length > 0) {
     try {
       // lean: plain documents, no hydration or casting: 3x less CPU per page (bench/README.md).
-      await QboEmployee.insertMany(inserts, { ordered: false, lean: true });
+      await QboEmployee.insertMany(plan.inserts, { ordered: false, lean: true });
     } catch (err) {
       // A retried page may find rows its dead attempt already inserted: those are the same rows.
       const code = (err as { code?: number }).code;
@@ -248,7 +261,14 @@ async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldM
       if (!(code === 11000 || allDup)) throw err;
     }
   }
-  await bulkSetById(QboEmployee, updates);
+  await bulkSetById(QboEmployee, plan.updates);
+}
+
+/** Applies one batch of QBO rows: decides, queues the events, then writes. */
+async function applyRows(deps: SyncDeps, st: SyncState, rows: Row[], held: HeldMap): Promise<void> {
+  const plan = planRows(st, rows, held);
+  await publishEvents(deps.queues, plan.events);
+  await writePlan(plan);
 }
 
 function rowFromHeld(qboId: string, h: Held): Row {
@@ -280,35 +300,94 @@ async function relink(deps: SyncDeps, st: SyncState, qboIds: Iterable<string>, h
 
 const seenKey = (deps: SyncDeps, runId: Types.ObjectId) => `${deps.keyPrefix}:sync-seen:${String(runId)}`;
 
-async function saveProgress(st: SyncState, nextStart: number | null): Promise<void> {
-  await SyncRun.updateOne({ _id: st.run._id }, { $set: { 'progress.nextStart': nextStart, counts: st.counts, problems: st.problems } });
+/** Where a retried run resumes, with the counts and problems of the pages before that point. */
+interface Progress {
+  nextStart: number;
+  counts: SyncCounts;
+  problems: SyncState['problems'];
+}
+
+async function saveProgress(st: SyncState, p: Progress): Promise<void> {
+  await SyncRun.updateOne({ _id: st.run._id }, { $set: { 'progress.nextStart': p.nextStart, counts: p.counts, problems: p.problems } });
+}
+
+/** One page of the listing, asked for ahead of time; its requests count when the page is used. */
+interface PageRequest {
+  start: number;
+  body: Promise<unknown>;
+  tally: { qboRequests: number };
+}
+
+function requestPage(deps: SyncDeps, st: SyncState, start: number): PageRequest {
+  const tally = { qboRequests: 0 };
+  const body = callQbo(deps, st, (ctx) => deps.qbo.queryEmployeesPage(ctx, start, deps.pageSize), tally);
+  // Awaited later; marked handled now so a run that fails before then leaves no unhandled rejection.
+  body.catch(() => undefined);
+  return { start, body, tally };
+}
+
+/**
+ * One page's side effects, in the order a crash can interrupt safely: its events and the ids
+ * it listed (Redis), then its rows (MongoDB), then the progress that lets a retry skip it.
+ */
+async function writePage(deps: SyncDeps, st: SyncState, seen: string, rows: Row[], plan: Plan, progress: Progress | null): Promise<void> {
+  await Promise.all([
+    publishEvents(deps.queues, plan.events),
+    rows.length > 0 ? deps.redis.multi().sadd(seen, ...rows.map((r) => r.qboId)).expire(seen, SEEN_TTL_S).exec() : null,
+  ]);
+  await writePlan(plan);
+  if (progress) await saveProgress(st, progress);
 }
 
 /**
  * Lists every employee (active or not), page by page, then marks the ones a complete listing
  * no longer contains as deleted. The ids seen so far live in Redis, so a retried run resumes at
  * the page it had reached and still knows what it saw before.
+ *
+ * Pipelined: the next page is requested as soon as a full page arrives, and is decided (in
+ * memory) while the page before it is still being written. Writes stay strictly in page order,
+ * one page at a time, and a page's events go out only after the previous page's progress is
+ * saved: a crash leaves exactly what the sequential loop would have left.
  */
-async function fullSync(deps: SyncDeps, st: SyncState, held: HeldMap): Promise<void> {
+async function fullSync(deps: SyncDeps, st: SyncState, loadHeld: () => Promise<HeldMap>): Promise<HeldMap> {
   const pageSize = deps.pageSize;
-  const key = seenKey(deps, st.run._id);
-  let start = st.run.progress?.nextStart ?? 1;
-  for (;;) {
-    const body = await callQbo(deps, st, (ctx) => deps.qbo.queryEmployeesPage(ctx, start, pageSize));
-    const page = parseQueryPage(body);
-    const rows = parseRows(st, page.rows);
-    await applyRows(deps, st, rows, held);
-    if (rows.length > 0) await deps.redis.multi().sadd(key, ...rows.map((r) => r.qboId)).expire(key, SEEN_TTL_S).exec();
-    // Never trust maxResults: only a short (or empty) page ends the listing.
-    if (page.rows.length < pageSize) break;
-    start += pageSize;
-    await saveProgress(st, start);
+  const seen = seenKey(deps, st.run._id);
+  let next = requestPage(deps, st, st.run.progress?.nextStart ?? 1);
+  // The first page is on its way while the stored employees are read.
+  const held = await loadHeld();
+  st.claims = claimsFrom(held);
+  let written: Promise<void> = Promise.resolve();
+  try {
+    for (;;) {
+      const request = next;
+      const body = await request.body;
+      st.counts.qboRequests += request.tally.qboRequests;
+      const page = parseQueryPage(body);
+      // Never trust maxResults: only a short (or empty) page ends the listing.
+      const last = page.rows.length < pageSize;
+      if (!last) next = requestPage(deps, st, request.start + pageSize);
+      const rows = parseRows(st, page.rows);
+      const plan = planRows(st, rows, held);
+      const progress = last ? null : { nextStart: request.start + pageSize, counts: { ...st.counts }, problems: [...st.problems] };
+      await written;
+      written = writePage(deps, st, seen, rows, plan, progress);
+      written.catch(() => undefined);
+      if (last) break;
+    }
+    await written;
+  } catch (err) {
+    // Never leave a page being written behind a failed run: its retry must find the writes done.
+    await written.catch((writeErr: unknown) => {
+      if (writeErr !== err) st.log.warn({ err: writeErr }, 'A page write failed too while the run was failing');
+    });
+    throw err;
   }
+
   // Walked one entry at a time: unpacking the whole map at once would hold the company twice.
   const vanished: QboDeletedStub[] = [];
   let batch: string[] = [];
   const check = async () => {
-    const flags = await deps.redis.smismember(key, ...batch);
+    const flags = await deps.redis.smismember(seen, ...batch);
     batch.forEach((qboId, j) => {
       if (flags[j] !== 1) vanished.push({ qboId, deleted: true, qboUpdatedAt: null });
     });
@@ -326,7 +405,8 @@ async function fullSync(deps: SyncDeps, st: SyncState, held: HeldMap): Promise<v
     await applyRows(deps, st, vanished, held);
     st.counts.fetched = fetched;
   }
-  await deps.redis.del(key);
+  await deps.redis.del(seen);
+  return held;
 }
 
 /** Applies CDC changes; incomplete when the answer may be truncated and a full sync is needed. */
@@ -413,9 +493,7 @@ export async function runSync(deps: SyncDeps, syncRunId: string): Promise<SyncRe
     }
   }
   if (mode === 'full') {
-    const held = await loadAllHeld(orgId);
-    st.claims = claimsFrom(held);
-    await fullSync(deps, st, held);
+    const held = await fullSync(deps, st, () => loadAllHeld(orgId));
     if (st.displaced.size > 0) await relink(deps, st, st.displaced, held);
     candidates = 0;
     for (const [, h] of held.entries()) {
