@@ -4,8 +4,9 @@
  *
  * - Services: startServices() (REDIS_URL + MONGO_URL if both set, else Docker, else local
  *   redis-server + FerretDB in a temp dir); one fresh database and queue prefix per size.
- * - The QBO sandbox runs in this process; the worker runs as a child process
- *   (`tsx workers/main.ts`) so its memory and CPU can be read alone from /proc.
+ * - The QBO sandbox runs in this process; the worker runs as a child process, started the way
+ *   `npm run start:worker` starts it (package.json, after `npm run build`), so its memory and
+ *   CPU can be read alone from /proc.
  * - Full sync: an organisation is connected while the worker is up and idle; connecting queues
  *   the first (full) sync through requestSync, and that run is measured from its SyncRun's
  *   createdAt (the moment requestSync recorded it) until this process sees it `succeeded`.
@@ -19,7 +20,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -124,16 +125,39 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * `tsx workers/main.ts` (the binary `npx tsx` resolves to) in a process group of its own; when
- * profiling or given node flags, `node <flags> --import tsx workers/main.ts` (one process: V8
- * refuses --cpu-prof or --trace-gc in NODE_OPTIONS, so they cannot reach the node process tsx
- * would spawn).
+ * The worker's command line, as `npm run start:worker` runs it (without npm, which does not
+ * pass signals on): what operators run is what is measured.
+ */
+function startWorkerCommand(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  const line = pkg.scripts?.['start:worker'] ?? '';
+  const words = line.trim().split(/\s+/);
+  if (!['node', 'tsx'].includes(words[0] ?? '') || words.some((w) => /[=;&|$'"]/.test(w) && !w.startsWith('--'))) {
+    throw new Error(`bench:sync runs start:worker as a plain "node …" or "tsx …" command line; package.json has "${line}"`);
+  }
+  return words;
+}
+
+/** Builds what start:worker runs (its prestart step), once per bench run. */
+function buildWorker(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
+}
+
+/**
+ * The start:worker command line in a process group of its own; profiling flags and
+ * --worker-node-args go on node's own command line (V8 refuses --cpu-prof or --trace-gc in
+ * NODE_OPTIONS, and a tsx command line becomes `node <flags> --import tsx …` for the same reason).
  */
 function startWorkerProcess(env: Record<string, string>, ctx: Pick<Ctx, 'cpuProfDir' | 'workerNodeArgs' | 'workerLog'>): WorkerProc {
   const logFile = ctx.workerLog;
   const flags = [...(ctx.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfDir}`] : []), ...ctx.workerNodeArgs];
+  const [bin, ...rest] = startWorkerCommand();
   const [command, args] =
-    flags.length > 0 ? [process.execPath, [...flags, '--import', 'tsx', 'workers/main.ts']] : [path.join(root, 'node_modules/.bin/tsx'), ['workers/main.ts']];
+    bin === 'node'
+      ? [process.execPath, [...flags, ...rest]]
+      : flags.length > 0
+        ? [process.execPath, [...flags, '--import', 'tsx', ...rest]]
+        : [path.join(root, 'node_modules/.bin/tsx'), rest];
   const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, ...env },
@@ -203,6 +227,21 @@ async function waitWorkerReady(rt: Runtime, w: WorkerProc, timeoutMs = 90_000): 
     const workers = await rt.queues.sync.getWorkers().catch(() => []);
     if (workers.length > 0) return Date.now() - started;
     if (Date.now() - started > timeoutMs) throw new Error(`the worker was not ready after ${timeoutMs / 1000} s:\n${w.output()}`);
+    await sleep(100);
+  }
+}
+
+/** member-events jobs not finished yet (waiting, delayed or running). */
+async function pendingEvents(rt: Runtime): Promise<number> {
+  const c = await rt.queues.memberEvents.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+  return Object.values(c).reduce((a, b) => a + b, 0);
+}
+
+async function waitEventsDrained(rt: Runtime, w: WorkerProc, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while ((await pendingEvents(rt)) > 0) {
+    if (w.exited()) throw new Error(`the worker process died while consuming events:\n${w.output()}`);
+    if (Date.now() > until) throw new Error(`the worker had not consumed the run's events after ${timeoutMs / 1000} s`);
     await sleep(100);
   }
 }
@@ -424,7 +463,7 @@ function stats(xs: number[]) {
 
 const mb = (kb: number) => round(kb / 1024, 1);
 
-/** The process of the tree that runs workers/main.ts: the leaf node process with the largest peak. */
+/** The process of the tree that runs the worker (under tsx: its node child): the one with the largest peak. */
 function workerMemory(m: TreeMemory) {
   const procs = [...m.processes].sort((a, b) => Math.max(b.hwmKb, b.peakSampledKb) - Math.max(a.hwmKb, a.peakSampledKb));
   const main = procs[0];
@@ -620,6 +659,7 @@ async function benchSize(ctx: Ctx, n: number) {
     const { run, seenAt } = await waitRun(worker, connected.firstSync.syncRunId, 30 * 60_000, 25);
     const cpu1 = cpuSnapshot(worker.pid, ctx.servicePids);
     const fullMem = workerMemory(await sampler.read());
+    const eventsPendingAtFinish = await pendingEvents(rt);
     const requestedAt = run.createdAt.getTime();
     const realmReqs = sandbox.requests.filter((r) => r.realmId === realmId);
     const queryTimes = realmReqs.filter((r) => r.endpoint === 'query').map((r) => r.at);
@@ -652,11 +692,19 @@ async function benchSize(ctx: Ctx, n: number) {
       },
       cpu: cpuDelta(cpu0, cpu1),
       memory: fullMem,
+      events: { pendingAtFinish: eventsPendingAtFinish, drainedMsAfterFinish: 0 },
     };
     out(
       `   full sync: ${(full.wallMs / 1000).toFixed(2)} s, ${full.qboRequests.total} QBO requests, worker peak RSS ${fullMem.workerPeakMb} MB, ` +
         `worker CPU ${(full.cpu.workerMs / 1000).toFixed(2)} s, FerretDB CPU ${(full.cpu.ferretdbMs / 1000).toFixed(2)} s, Redis CPU ${(full.cpu.redisMs / 1000).toFixed(2)} s`,
     );
+
+    // The worker goes on consuming the run's events (one member.new_detected per new employee)
+    // after the run: the baseline waits for that, so it never shares the machine with our work.
+    await waitEventsDrained(rt, worker, 30 * 60_000);
+    const eventsDrainedMsAfterFinish = Date.now() - seenAt;
+    full.events.drainedMsAfterFinish = eventsDrainedMsAfterFinish;
+    out(`   events still queued when the run finished: ${eventsPendingAtFinish}, all consumed ${(eventsDrainedMsAfterFinish / 1000).toFixed(2)} s later`);
 
     // ---- Baseline for the full sync.
     const token = await sandboxAccessToken(sandbox, realmId, config.QBO_REDIRECT_URI);
@@ -839,6 +887,8 @@ async function main(): Promise<number> {
       throw err;
     }
     cleanups.push(() => services.stop());
+    buildWorker();
+    out(`worker: ${startWorkerCommand().join(' ')}`);
     const sandbox = await startQboSandbox();
     cleanups.push(() => sandbox.close());
     const ctx: Ctx = {
@@ -879,7 +929,8 @@ async function main(): Promise<number> {
       notes: [
         'Full sync = the first sync an organisation gets when it connects (requestSync(connect, full) inside completeConnection), with the worker already up and idle; wall time from the SyncRun createdAt (when requestSync recorded it) until this process saw it succeeded (25 ms polls).',
         'The organisation has no members, so every active employee is a new-member candidate: one member.new_detected event each.',
-        'Worker = `node_modules/.bin/tsx workers/main.ts` (what `npx tsx` runs, without npm\'s own process); workerPeakMb is the largest process of its tree (VmHWM), peakTreeMb the largest sum of VmRSS over tsx + node at one 100 ms sample.',
+        `Worker = the start:worker command line of package.json (\`${startWorkerCommand().join(' ')}\`) after \`npm run build\`, without npm's own process; workerPeakMb is the largest process of its tree (VmHWM), peakTreeMb the largest sum of VmRSS over the tree at one 100 ms sample.`,
+        'The worker consumes the run\'s events after the run (full.events): the baseline is measured once it has consumed them all, so it never shares the machine with our own work.',
         'Worker CPU in ms from /proc/<pid>/task/*/schedstat (ns), ticks-based figure beside it; CPU of ferretdb and redis-server from /proc/<pid>/stat.',
         'Baseline = the same pages with fetch + Bearer token, then the documents the sync wrote (read back, not timed) inserted with one insertMany into a fresh collection (_id index only).',
       ],
