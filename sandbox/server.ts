@@ -461,7 +461,7 @@ class Sandbox implements QboSandbox {
 
     if (admission && !admission.ok) return send(json(429, throttleJsonBody(this.ms())));
 
-    const fault = this.faults.take(r.endpoint);
+    const fault = this.faults.take(r.endpoint, r.realmId);
     if (!fault) return send(this.guarded(answer));
     this.applyFault(fault, req, send, answer);
   }

@@ -3,16 +3,17 @@ import type { Queues } from '../queues';
 import { employeeRemovedSchema, linkChangedSchema, newDetectedSchema } from '../queues/member-events';
 import { recordDetection } from '../src/events/member-events';
 import type { Logger } from '../src/logger';
+import { followLink, followRemoval, type GateEventDeps } from '../src/timesheets/gate-events';
 import { parsePayload, type AnyJob } from './jobs';
 
 /**
  * Processor of the `member-events` queue. Events are hints (src/sync/events.ts): consumers
  * read the stored state rather than trusting the payload.
  * - member.new_detected: recorded once per employee; may queue the org's auto-import.
- * - member.link_changed / qbo.employee_removed: validated and acknowledged; the timesheet
- *   export gate consumes them once exports exist.
+ * - member.link_changed / qbo.employee_removed: the export gate follows the member's link;
+ *   entries held back for a member whose link opened again are exported.
  */
-export interface MemberEventDeps {
+export interface MemberEventDeps extends GateEventDeps {
   queues: Queues;
   logger: Logger;
 }
@@ -24,10 +25,11 @@ export function createMemberEventProcessor(deps: MemberEventDeps) {
         return recordDetection(deps.queues, parsePayload(newDetectedSchema, job.data));
       case 'member.link_changed': {
         const e = parsePayload(linkChangedSchema, job.data);
-        return { orgId: e.orgId, qboId: e.qboId, to: e.to.status };
+        return followLink(deps, e);
       }
       case 'qbo.employee_removed': {
         const e = parsePayload(employeeRemovedSchema, job.data);
+        await followRemoval(deps, e);
         return { orgId: e.orgId, qboId: e.qboId };
       }
       default:
