@@ -73,8 +73,8 @@ const schema = z.object({
   // batch requests per window, and requests in flight. A little under Intuit's 500 and 40 so
   // clock and network jitter never tip a window over.
   QBO_RATE_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
-  QBO_RATE_PER_WINDOW: z.coerce.number().int().min(1).max(100_000).default(490),
-  QBO_BATCH_PER_WINDOW: z.coerce.number().int().min(0).max(10_000).default(38),
+  QBO_RATE_PER_WINDOW: z.coerce.number().int().min(1).max(100_000).default(495),
+  QBO_BATCH_PER_WINDOW: z.coerce.number().int().min(0).max(10_000).default(39),
   QBO_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10).default(10),
   // An employee's stored Active flag is trusted for an export when the last sync is this recent (ms).
   EXPORT_ACTIVE_FRESH_MS: z.coerce.number().int().min(0).default(15 * 60_000),

@@ -111,6 +111,9 @@ class Run {
   readonly outcomes: Outcomes = { exported: new Map(), alreadyExported: new Map(), blocked: new Map(), failed: new Map() };
   private queue: Unit[] = [];
   private entries: TimeEntryDoc[] = [];
+  private unrecorded: { entry: TimeEntryDoc; qboId: string; requestId: string }[] = [];
+  /** Every entry of the export by id, so a batch never reads its entries back. */
+  private readonly known = new Map<string, TimeEntryDoc>();
   private attempts = new Map<string, number>();
   private gates = new Map<string, Gate>();
   private transient = 0;
@@ -137,6 +140,7 @@ class Run {
       ? (await TimeEntry.find({ _id: { $in: exp.entryIds }, orgId: exp.orgId }).lean<TimeEntryDoc[]>()).sort((a, b) => a.date.localeCompare(b.date))
       : await entriesInPeriod(exp.orgId, exp.from as string, exp.to as string);
     const { exported, failures } = await exportRecords(entries.map((e) => e._id));
+    for (const e of entries) this.known.set(String(e._id), e);
     const open: TimeEntryDoc[] = [];
     for (const e of entries) {
       const key = String(e._id);
@@ -259,8 +263,27 @@ class Run {
   async send(): Promise<void> {
     if (this.connLost || this.remaining() === 0) return;
     const lanes = Math.max(1, Math.min(this.deps.lanes, 10));
-    await Promise.all(Array.from({ length: lanes }, () => this.lane()));
+    const flusher = setInterval(() => void this.flush().catch((err: unknown) => this.log.warn({ err }, 'Export: ledger write failed; it is retried')), 200);
+    try {
+      await Promise.all(Array.from({ length: lanes }, () => this.lane()));
+    } finally {
+      clearInterval(flusher);
+      await this.flush();
+    }
     if (this.stop) throw this.stop;
+  }
+
+  /** Writes the buffered single creates to the ledger. */
+  async flush(): Promise<void> {
+    if (this.unrecorded.length === 0) return;
+    const batch = this.unrecorded;
+    this.unrecorded = [];
+    try {
+      await this.recordSent(batch);
+    } catch (err) {
+      this.unrecorded.unshift(...batch);
+      throw err;
+    }
   }
 
   private async lane(): Promise<void> {
@@ -293,14 +316,19 @@ class Run {
       const body = await this.deps.qbo.createTimeActivity(this.ctx, timeActivityBody(e, this.employeeOf(e)), requestId);
       const id = taId(body);
       if (!id) throw new ExportTransientError('TimeActivity create answered without an Id');
-      await this.recordSent([{ entry: e, qboId: id, requestId }]);
+      // Buffered: a crash before the flush re-sends under the same requestid, and Intuit
+      // answers with this same TimeActivity.
+      this.unrecorded.push({ entry: e, qboId: id, requestId });
+      if (this.unrecorded.length >= BATCH_SIZE) await this.flush();
     } catch (err) {
       await this.onFailure(err, () => this.queue.unshift({ kind: 'single', entry: e }), async (c) => this.recordRefused([{ entry: e, c }]));
     }
   }
 
   private async sendBatch(batch: ExportBatchDoc): Promise<void> {
-    const docs = await TimeEntry.find({ _id: { $in: batch.entryIds } }).lean<TimeEntryDoc[]>();
+    const missing = batch.entryIds.filter((id) => !this.known.has(String(id)));
+    if (missing.length > 0) for (const d of await TimeEntry.find({ _id: { $in: missing } }).lean<TimeEntryDoc[]>()) this.known.set(String(d._id), d);
+    const docs = batch.entryIds.flatMap((id) => this.known.get(String(id)) ?? []);
     const byId = new Map(docs.map((d) => [String(d._id), d]));
     const items = batch.entryIds.map((id, i) => ({ id: String(id), bId: String(i + 1) }));
     try {
