@@ -4,8 +4,9 @@
  * redis-server + ferretdb), the QBO sandbox with the demo company, the workers; creates an
  * organisation with a few members, connects it through the sandbox's OAuth, runs the first
  * sync through the queue and prints the members tab with statuses, reasons and the admin message;
- * then imports the candidates with invitations (scripts/demo-import.ts) and ends with the HTTP
- * API, Bull Board and a webhook (scripts/demo-api.ts).
+ * then imports the candidates with invitations (scripts/demo-import.ts), exports a week of time
+ * through the gate (scripts/demo-export.ts), and ends with the HTTP API, Bull Board and a
+ * webhook (scripts/demo-api.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -26,6 +27,7 @@ import { waitForRun } from '../src/sync/wait';
 import { startQboSandbox, type CompanyInput } from '../sandbox/server';
 import { startWorkers } from '../workers/index';
 import { demoApi } from './demo-api';
+import { demoExport } from './demo-export';
 import { demoImport } from './demo-import';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -127,9 +129,10 @@ async function main(): Promise<number> {
     );
     out(`Admin message: ${run.message ?? ''}`);
     const imported = await demoImport(rt, String(org._id), mailbox, out);
+    const exported = await demoExport(rt, sandbox, String(org._id), company.realmId, out);
     const api = await demoApi(rt, sandbox, String(org._id), company.realmId, out, process.argv.includes('--serve'));
     cleanups.unshift(() => api.close());
-    return run.state === 'succeeded' && imported ? 0 : 1;
+    return run.state === 'succeeded' && imported && exported ? 0 : 1;
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);
   }

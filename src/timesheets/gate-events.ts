@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Queues } from '../../queues';
 import type { LinkChanged } from '../../queues/member-events';
-import { EntryExport, EntryHold, QboConnection, type BlockReason, type EntryHoldDoc, type QboConnectionDoc } from '../db/models';
+import { EntryExport, EntryHold, QboConnection, QboEmployee, type BlockReason, type EntryHoldDoc, type QboConnectionDoc, type QboEmployeeDoc } from '../db/models';
 import { connectionGate, gateKey, loadGates } from './gate';
 import { requestRelease } from './request';
 
@@ -51,13 +51,25 @@ async function release(deps: GateEventDeps, orgId: string, memberId: string, cha
   return waiting.length > 0 ? requestRelease(deps.queues, org, waiting, `${orgId}:${memberId}:${changeKey}`) : null;
 }
 
+/** Thrown while the link an event announces is not stored yet: the event is retried shortly. */
+export class LinkNotStoredYetError extends Error {
+  override name = 'LinkNotStoredYetError';
+  readonly retryQuietly = true;
+}
+
 export async function followLink(deps: GateEventDeps, e: LinkChanged): Promise<{ released: string | null }> {
   // A member the link moved away from is no longer linked through this employee.
   if (e.from.memberId && e.from.memberId !== e.to.memberId) await mirror(deps, e.orgId, e.from.memberId, e.qboId, e.version, 'member_not_linked');
   if (!e.to.memberId) return { released: null };
   const reason = reasonOf(e.to.status);
   await mirror(deps, e.orgId, e.to.memberId, e.qboId, e.version, reason);
-  return { released: reason === null ? await release(deps, e.orgId, e.to.memberId, `${e.qboId}:${e.version}`) : null };
+  if (reason !== null) return { released: null };
+  // Events go out before the write they announce (src/sync/events.ts): decide on stored state
+  // only once it has caught up with this event.
+  const stored = await QboEmployee.findById(e.employeeId, { 'link.version': 1 }).lean<Pick<QboEmployeeDoc, 'link'>>();
+  if (!stored) return { released: null };
+  if (stored.link.version < e.version) throw new LinkNotStoredYetError(`Link version ${e.version} of employee ${e.qboId} is not stored yet`);
+  return { released: await release(deps, e.orgId, e.to.memberId, `${e.qboId}:${e.version}`) };
 }
 
 export async function followRemoval(deps: GateEventDeps, e: { orgId: string; qboId: string; memberId: string | null }): Promise<void> {
