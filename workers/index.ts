@@ -122,6 +122,7 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
       limiter,
       freshMs: config.EXPORT_ACTIVE_FRESH_MS,
       lanes: config.QBO_MAX_IN_FLIGHT,
+      metrics: rt.metrics,
     }),
     { ...common, concurrency: config.EXPORT_CONCURRENCY },
   );

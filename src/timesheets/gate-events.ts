@@ -64,6 +64,8 @@ export async function followLink(deps: GateEventDeps, e: LinkChanged): Promise<{
   const reason = reasonOf(e.to.status);
   await mirror(deps, e.orgId, e.to.memberId, e.qboId, e.version, reason);
   if (reason !== null) return { released: null };
+  // Most links open with nothing held back: one cheap look before anything else.
+  if (!(await EntryHold.exists({ orgId: new Types.ObjectId(e.orgId), memberId: new Types.ObjectId(e.to.memberId) }))) return { released: null };
   // Events go out before the write they announce (src/sync/events.ts): decide on stored state
   // only once it has caught up with this event.
   const stored = await QboEmployee.findById(e.employeeId, { 'link.version': 1 }).lean<Pick<QboEmployeeDoc, 'link'>>();

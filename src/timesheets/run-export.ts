@@ -15,6 +15,7 @@ import {
   type TimesheetExportDoc,
 } from '../db/models';
 import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
 import { classifyQboError, type Classified } from '../qbo/classify';
 import type { QboClient, QboContext } from '../qbo/client';
 import type { RealmLimiter, SlotKind } from '../qbo/limiter';
@@ -52,6 +53,7 @@ export interface ExportDeps {
   freshMs: number;
   /** Requests one export keeps in flight (the limiter caps the realm as a whole). */
   lanes: number;
+  metrics?: Metrics;
 }
 
 export class RealmThrottledError extends Error {
@@ -493,8 +495,25 @@ export async function runExport(deps: ExportDeps, exportId: string): Promise<Exp
   await run.blockRest();
   const counts = countsOf(run.outcomes, total);
   await TimesheetExport.updateOne({ _id: exp._id }, { $set: { state: 'succeeded', counts, ...listsOf(run.outcomes), finishedAt: new Date() } });
+  recordMetrics(deps.metrics, run.outcomes);
   log.info({ counts }, 'Timesheet export finished');
   return { exportId, state: 'succeeded', counts };
+}
+
+/** Per entry, counted once when its export ends (a retried attempt recomputes, it does not add). */
+function recordMetrics(metrics: Metrics | undefined, o: Outcomes): void {
+  if (!metrics) return;
+  const tally = new Map<string, { outcome: string; reason: string; n: number }>();
+  const add = (outcome: string, reason: string) => {
+    const t = tally.get(`${outcome}/${reason}`) ?? { outcome, reason, n: 0 };
+    t.n++;
+    tally.set(`${outcome}/${reason}`, t);
+  };
+  for (const b of o.blocked.values()) add('blocked', b.reason);
+  for (const f of o.failed.values()) add('failed', f.code);
+  if (o.exported.size > 0) tally.set('exported', { outcome: 'exported', reason: '', n: o.exported.size });
+  if (o.alreadyExported.size > 0) tally.set('already', { outcome: 'already_exported', reason: '', n: o.alreadyExported.size });
+  for (const t of tally.values()) metrics.inc('export_entries_total', { outcome: t.outcome, reason: t.reason }, t.n);
 }
 
 export async function failExport(exportId: string, code: string, message: string): Promise<void> {

@@ -10,6 +10,7 @@ import { addMember } from '../../src/directory/members';
 import { DomainError } from '../../src/errors';
 import { requestImport } from '../../src/imports/request';
 import { waitForImport } from '../../src/imports/wait';
+import { metricsKey } from '../../src/metrics';
 import { baseDeps } from '../../src/runtime';
 import { createTimeEntry, listTimeEntries, updateTimeEntry } from '../../src/timesheets/entries';
 import { requestExport, waitForExport } from '../../src/timesheets/request';
@@ -119,6 +120,11 @@ describe('timesheet export', () => {
       'qbo_employee_inactive',
     ]);
     expect([...states.values()].filter((e) => e.state === 'failed')).toHaveLength(2);
+
+    // Counted for /metrics, across processes, in Redis.
+    await app.rt.metrics.flush();
+    const counted = await app.rt.redis.hgetall(metricsKey(app.config.QUEUE_PREFIX, 'export_entries_total'));
+    expect(counted).toMatchObject({ '["exported",""]': '5', '["blocked","member_disconnected"]': '2', '["blocked","member_not_linked"]': '2', '["failed","610"]': '2' });
   });
 
   it('a second export of the period sends nothing twice, and reports an entry edited since', async () => {
