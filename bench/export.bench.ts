@@ -9,28 +9,16 @@
  * Services from startServices(); workers in this process with the product's defaults, the
  * limiter told the same scaled window. Writes bench/results/export-<date>.json.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import mongoose from 'mongoose';
-import { loadConfig } from '../src/config';
 import { Member, TimeEntry, type MemberDoc } from '../src/db/models';
-import { MissingServiceError, mongoUrlForDb, startServices } from '../src/dev/services';
 import { addMember } from '../src/directory/members';
 import { createOrganization } from '../src/directory/organizations';
-import { createLogger } from '../src/logger';
-import { completeConnection, connectDeps } from '../src/qbo/connect';
-import { baseDeps, createRuntime } from '../src/runtime';
+import { baseDeps } from '../src/runtime';
 import { requestExport, waitForExport } from '../src/timesheets/request';
-import { waitForRun } from '../src/sync/wait';
-import { INTUIT_LIMITS, startQboSandbox } from '../sandbox/server';
-import { startWorkers } from '../workers/index';
+import { INTUIT_LIMITS } from '../sandbox/server';
+import { out, runBench, startBenchApp } from './harness';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = (s = '') => process.stdout.write(`${s}\n`);
 const REALM = '9130357766439002';
 const MEMBERS = 20;
 
@@ -42,43 +30,16 @@ async function main(): Promise<number> {
   const windowMs = Math.round(60_000 / scale);
   const ceiling = INTUIT_LIMITS.batchPerMinute * 30 + (INTUIT_LIMITS.perMinute - INTUIT_LIMITS.batchPerMinute);
 
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-export-'));
-  let services;
-  try {
-    services = await startServices({ dataDir });
-  } catch (err) {
-    if (err instanceof MissingServiceError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  const sandbox = await startQboSandbox({ limits: { ...INTUIT_LIMITS, windowMs } });
-  const config = loadConfig({
-    LOG_LEVEL: 'warn',
-    REDIS_URL: services.redisUrl,
-    MONGO_URL: mongoUrlForDb(services.mongoUrl, `bench_export_${randomBytes(3).toString('hex')}`),
-    QUEUE_PREFIX: `bench-export-${randomBytes(3).toString('hex')}`,
-    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    QBO_CLIENT_ID: 'sandbox-client-id',
-    QBO_CLIENT_SECRET: 'sandbox-client-secret',
-    QBO_API_BASE: sandbox.url,
-    QBO_AUTHORIZE_URL: sandbox.authorizeUrl,
-    QBO_TOKEN_URL: sandbox.tokenUrl,
-    QBO_REVOKE_URL: sandbox.revokeUrl,
-    QBO_RATE_WINDOW_MS: String(windowMs),
-  });
-  const rt = await createRuntime(config, { logger: createLogger('warn', { proc: 'bench' }) });
-  const workers = startWorkers(rt);
+  const app = await startBenchApp('export', { sandbox: { limits: { ...INTUIT_LIMITS, windowMs } }, env: () => ({ QBO_RATE_WINDOW_MS: String(windowMs) }) });
+  if (!app) return 1;
+  const { rt, sandbox, services } = app;
   try {
     sandbox.loadCompany(REALM, {
       employees: Array.from({ length: MEMBERS }, (_, i) => ({ Id: String(i + 1), SyncToken: '0', GivenName: 'Bench', FamilyName: `Worker${i + 1}`, DisplayName: `Bench Worker${i + 1}`, Active: true })),
     });
     const org = await createOrganization({ name: 'Bench' });
     for (let i = 0; i < MEMBERS; i++) await addMember(baseDeps(rt), String(org._id), { fullName: `Bench Worker${i + 1}` });
-    const authorize = await fetch(rt.qbo.authorizeUrl('bench'), { redirect: 'manual' });
-    const connected = await completeConnection(connectDeps(rt), String(org._id), authorize.headers.get('location') ?? '');
-    if ((await waitForRun(connected.firstSync.syncRunId, 60_000, 50))?.state !== 'succeeded') throw new Error('the first sync did not succeed');
+    await app.connect(String(org._id), REALM);
     const members = await Member.find({ orgId: org._id }).lean<MemberDoc[]>();
     await TimeEntry.insertMany(
       Array.from({ length: n }, (_, i) => ({
@@ -141,26 +102,11 @@ async function main(): Promise<number> {
       singleRequests: requests.filter((r) => r.endpoint === 'timeactivity').length,
       peakInFlight: sandbox.peakConcurrency(REALM),
     };
-    const dir = path.join(root, 'bench/results');
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `export-${result.date.slice(0, 10)}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    out(`\nWritten to ${path.relative(root, file)}`);
+    out(`\nWritten to ${app.writeResult('export', result)}`);
     return 0;
   } finally {
-    await workers.close();
-    await mongoose.connection.dropDatabase().catch(() => undefined);
-    await rt.close();
-    await sandbox.close();
-    await services.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await app.close();
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench:export failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench('export', main);

@@ -24,7 +24,7 @@ import { createLogger } from '../src/logger';
 import { completeConnection, connectDeps } from '../src/qbo/connect';
 import { baseDeps, createRuntime } from '../src/runtime';
 import { waitForRun } from '../src/sync/wait';
-import { startQboSandbox, type CompanyInput } from '../sandbox/server';
+import { sandboxEnv, startQboSandbox, type CompanyInput } from '../sandbox/server';
 import { startWorkers } from '../workers/index';
 import { demoApi } from './demo-api';
 import { demoExport } from './demo-export';
@@ -72,12 +72,7 @@ async function main(): Promise<number> {
       QUEUE_PREFIX: `demo-${randomBytes(3).toString('hex')}`,
       // A throw-away key: the demo's tokens live only as long as its database.
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      QBO_CLIENT_ID: 'sandbox-client-id',
-      QBO_CLIENT_SECRET: 'sandbox-client-secret',
-      QBO_API_BASE: sandbox.url,
-      QBO_AUTHORIZE_URL: sandbox.authorizeUrl,
-      QBO_TOKEN_URL: sandbox.tokenUrl,
-      QBO_REVOKE_URL: sandbox.revokeUrl,
+      ...sandboxEnv(sandbox),
       SMTP_URL: mailbox.url,
       MAIL_FROM: 'Harbor & Pine Time <invites@harborpine.example>',
       // The API part of the demo (scripts/demo-api.ts): throw-away secrets, printed at the end.

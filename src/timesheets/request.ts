@@ -3,6 +3,7 @@ import { Types } from 'mongoose';
 import type { Queues } from '../../queues';
 import { EXPORT_JOB_OPTIONS, exportJobId } from '../../queues/timesheet-export';
 import { QboConnection, TimeEntry, TimesheetExport, type QboConnectionDoc, type TimesheetExportDoc } from '../db/models';
+import { waitForDoc } from '../db/wait';
 import { getOrganization } from '../directory/organizations';
 import { DomainError } from '../errors';
 import { validatePeriod } from './validate';
@@ -48,12 +49,6 @@ export async function getExport(orgId: string, exportId: string): Promise<Timesh
   return doc;
 }
 
-export async function waitForExport(exportId: string, timeoutMs: number, pollMs = 200): Promise<TimesheetExportDoc | null> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const doc = await TimesheetExport.findById(exportId).lean<TimesheetExportDoc>();
-    if (doc && (doc.state === 'succeeded' || doc.state === 'failed')) return doc;
-    if (Date.now() >= until) return null;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
+export function waitForExport(exportId: string, timeoutMs: number, pollMs = 200): Promise<TimesheetExportDoc | null> {
+  return waitForDoc(TimesheetExport, exportId, (d) => d.state === 'succeeded' || d.state === 'failed', timeoutMs, pollMs);
 }

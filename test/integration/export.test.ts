@@ -14,19 +14,12 @@ import { metricsKey } from '../../src/metrics';
 import { baseDeps } from '../../src/runtime';
 import { createTimeEntry, listTimeEntries, updateTimeEntry } from '../../src/timesheets/entries';
 import { requestExport, waitForExport } from '../../src/timesheets/request';
+import { employee } from '../helpers/factories';
 import { setupTestEnv, type TestEnv } from '../helpers/env';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { until } from '../helpers/processes';
 
-const emp = (Id: string, GivenName: string, FamilyName: string, email?: string) => ({
-  Id,
-  SyncToken: '0',
-  GivenName,
-  FamilyName,
-  DisplayName: `${GivenName} ${FamilyName}`,
-  Active: true,
-  ...(email ? { PrimaryEmailAddr: { Address: email } } : {}),
-});
+const emp = employee;
 
 const REALM = '4620816365000601';
 const COMPANY = {
