@@ -13,28 +13,18 @@
  * (under 30 s for 1,000) is printed, not asserted.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mongoose from 'mongoose';
-import { loadConfig } from '../src/config';
 import { Import, Member, type ImportDoc } from '../src/db/models';
 import { startMailbox } from '../src/dev/mailbox';
-import { MissingServiceError, mongoUrlForDb, startServices } from '../src/dev/services';
 import { createOrganization } from '../src/directory/organizations';
 import { listImportCandidates } from '../src/imports/candidates';
 import { requestImport } from '../src/imports/request';
-import { createLogger } from '../src/logger';
-import { completeConnection, connectDeps } from '../src/qbo/connect';
-import { baseDeps, createRuntime } from '../src/runtime';
-import { waitForRun } from '../src/sync/wait';
-import { generateCompany, startQboSandbox } from '../sandbox/server';
-import { startWorkers } from '../workers/index';
+import { baseDeps } from '../src/runtime';
+import { generateCompany } from '../sandbox/server';
+import { out, runBench, startBenchApp } from './harness';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = (s = '') => process.stdout.write(`${s}\n`);
 const TARGET_MS = 30_000;
 const REALM = '9130357766439001';
 
@@ -43,45 +33,15 @@ async function main(): Promise<number> {
   const size = Number(values.size);
   if (!Number.isInteger(size) || size < 1) throw new Error('--size must be a whole number of employees');
 
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'bench-import-'));
-  let services;
-  try {
-    services = await startServices({ dataDir });
-  } catch (err) {
-    if (err instanceof MissingServiceError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  const sandbox = await startQboSandbox();
   const mailbox = await startMailbox();
-  const dbName = `bench_import_${randomBytes(3).toString('hex')}`;
-  const config = loadConfig({
-    LOG_LEVEL: 'warn',
-    REDIS_URL: services.redisUrl,
-    MONGO_URL: mongoUrlForDb(services.mongoUrl, dbName),
-    QUEUE_PREFIX: `bench-import-${randomBytes(3).toString('hex')}`,
-    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    QBO_CLIENT_ID: 'sandbox-client-id',
-    QBO_CLIENT_SECRET: 'sandbox-client-secret',
-    QBO_API_BASE: sandbox.url,
-    QBO_AUTHORIZE_URL: sandbox.authorizeUrl,
-    QBO_TOKEN_URL: sandbox.tokenUrl,
-    QBO_REVOKE_URL: sandbox.revokeUrl,
-    SMTP_URL: mailbox.url,
-    MAIL_FROM: 'Bench <bench@bench.example>',
-  });
-  const rt = await createRuntime(config, { logger: createLogger('warn', { proc: 'bench' }) });
-  const workers = startWorkers(rt);
+  const app = await startBenchApp('import', { env: () => ({ SMTP_URL: mailbox.url, MAIL_FROM: 'Bench <bench@bench.example>' }) });
+  if (!app) return 1;
+  const { rt, sandbox, services, config } = app;
   try {
     // Every employee active and with an address: each one gets an invitation.
     sandbox.loadCompany(REALM, generateCompany(size, { inactiveEvery: 0, noEmailEvery: 0, seed: 5 }));
     const org = await createOrganization({ name: 'Bench', plan: 'paid', seatLimit: size });
-    const authorize = await fetch(rt.qbo.authorizeUrl('bench'), { redirect: 'manual' });
-    const connected = await completeConnection(connectDeps(rt), String(org._id), authorize.headers.get('location') ?? '');
-    const first = await waitForRun(connected.firstSync.syncRunId, 300_000, 50);
-    if (first?.state !== 'succeeded') throw new Error('the first sync did not succeed');
+    await app.connect(String(org._id), REALM);
     const ids = (await listImportCandidates(String(org._id))).map((c) => c.qboId);
     if (ids.length !== size) throw new Error(`expected ${size} candidates, found ${ids.length}`);
 
@@ -137,27 +97,12 @@ async function main(): Promise<number> {
       distinctRecipients: recipients.size,
       targetMs: TARGET_MS,
     };
-    const dir = path.join(root, 'bench/results');
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `import-${result.date.slice(0, 10)}.json`);
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-    out(`\nWritten to ${path.relative(root, file)}`);
+    out(`\nWritten to ${app.writeResult('import', result)}`);
     return 0;
   } finally {
-    await workers.close();
-    await mongoose.connection.dropDatabase().catch(() => undefined);
-    await rt.close();
+    await app.close();
     await mailbox.close();
-    await sandbox.close();
-    await services.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench:import failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench('import', main);

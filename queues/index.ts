@@ -6,6 +6,7 @@ import type { InviteJobs } from './member-invites';
 import type { LinkJobs } from './member-links';
 import type { MemberEventJobs } from './member-events';
 import type { SyncJobs } from './sync';
+import type { ExportJobs } from './timesheet-export';
 import type { WebhookJobs } from './webhooks';
 
 export * from './names';
@@ -20,6 +21,7 @@ export interface Queues {
   memberImport: TypedQueue<ImportJobs>;
   memberInvites: TypedQueue<InviteJobs>;
   memberLinks: TypedQueue<LinkJobs>;
+  timesheetExport: TypedQueue<ExportJobs>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export function createQueues(connection: Redis, prefix: string): Queues {
     memberImport: make<ImportJobs>(QUEUE.memberImport),
     memberInvites: make<InviteJobs>(QUEUE.memberInvites),
     memberLinks: make<LinkJobs>(QUEUE.memberLinks),
+    timesheetExport: make<ExportJobs>(QUEUE.timesheetExport),
   };
   const all = () => Object.values(queues) as Queue[];
   return {

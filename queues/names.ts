@@ -6,6 +6,7 @@ export const QUEUE = {
   memberImport: 'member-import',
   memberInvites: 'member-invites',
   memberLinks: 'member-links',
+  timesheetExport: 'timesheet-export',
 } as const;
 
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];

@@ -30,6 +30,8 @@ export interface FaultSpec {
   endpoint?: FaultEndpoint;
   delayMs?: number;
   retryAfterSec?: number;
+  /** Only requests for this company (default: every company). */
+  realmId?: string;
 }
 
 export type RequestEndpoint =
@@ -52,6 +54,7 @@ interface PendingFault {
   endpoint: FaultEndpoint;
   delayMs: number;
   retryAfterSec: number | undefined;
+  realmId: string | undefined;
 }
 
 /** Does a fault aimed at `target` hit a request to `endpoint`? 'query' covers COUNT queries too. */
@@ -74,6 +77,7 @@ export class FaultQueue {
       endpoint: f.endpoint ?? 'any',
       delayMs: f.delayMs ?? 1000,
       retryAfterSec: f.retryAfterSec,
+      realmId: f.realmId,
     });
   }
 
@@ -82,12 +86,12 @@ export class FaultQueue {
   }
 
   /** The first injected fault that matches, spending one of its `times`. */
-  take(endpoint: RequestEndpoint): InjectedFault | null {
-    const f = this.pending.find((p) => p.remaining > 0 && hits(p.endpoint, endpoint));
+  take(endpoint: RequestEndpoint, realmId: string | null = null): InjectedFault | null {
+    const f = this.pending.find((p) => p.remaining > 0 && hits(p.endpoint, endpoint) && (p.realmId === undefined || p.realmId === realmId));
     if (!f) return null;
     f.remaining--;
     if (f.remaining === 0) this.pending = this.pending.filter((p) => p !== f);
-    return { kind: f.kind, endpoint: f.endpoint, delayMs: f.delayMs, retryAfterSec: f.retryAfterSec };
+    return { kind: f.kind, endpoint: f.endpoint, delayMs: f.delayMs, retryAfterSec: f.retryAfterSec, realmId: f.realmId };
   }
 }
 

@@ -461,7 +461,7 @@ class Sandbox implements QboSandbox {
 
     if (admission && !admission.ok) return send(json(429, throttleJsonBody(this.ms())));
 
-    const fault = this.faults.take(r.endpoint);
+    const fault = this.faults.take(r.endpoint, r.realmId);
     if (!fault) return send(this.guarded(answer));
     this.applyFault(fault, req, send, answer);
   }
@@ -742,4 +742,16 @@ export async function startQboSandbox(opts: SandboxOptions = {}): Promise<QboSan
   const sandbox = new Sandbox(opts);
   await sandbox.listen();
   return sandbox;
+}
+
+/** The variables that point this product at a running sandbox instead of Intuit (tests, demo, benches). */
+export function sandboxEnv(sb: Pick<QboSandbox, 'url' | 'authorizeUrl' | 'tokenUrl' | 'revokeUrl'>): Record<string, string> {
+  return {
+    QBO_CLIENT_ID: 'sandbox-client-id',
+    QBO_CLIENT_SECRET: 'sandbox-client-secret',
+    QBO_API_BASE: sb.url,
+    QBO_AUTHORIZE_URL: sb.authorizeUrl,
+    QBO_TOKEN_URL: sb.tokenUrl,
+    QBO_REVOKE_URL: sb.revokeUrl,
+  };
 }

@@ -19,7 +19,7 @@ export async function demoApi(rt: Runtime, sandbox: QboSandbox, orgId: string, r
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  out(`\n10. API listening on ${url}`);
+  out(`\n15. API listening on ${url}`);
   out(`   Bull Board: ${url}/admin/queues  (user "${config.BULL_BOARD_USER ?? ''}", password "${config.BULL_BOARD_PASSWORD ?? ''}", read-only)`);
   out(`   Admin key (this run only): ${config.ADMIN_API_KEY ?? ''}`);
   out(`   Members tab: curl -H "authorization: Bearer ${config.ADMIN_API_KEY ?? ''}" ${url}/api/v1/orgs/${orgId}/qbo/members`);
@@ -30,7 +30,7 @@ export async function demoApi(rt: Runtime, sandbox: QboSandbox, orgId: string, r
     verifierToken: config.QBO_WEBHOOK_VERIFIER_TOKEN ?? '',
     events: [{ realmId, id: hire.Id, operation: 'Create' }],
   });
-  out(`11. The sandbox hired "${hire.DisplayName ?? ''}" (Id ${hire.Id}) and sent a signed CloudEvents webhook: HTTP ${sent.status}`);
+  out(`16. The sandbox hired "${hire.DisplayName ?? ''}" (Id ${hire.Id}) and sent a signed CloudEvents webhook: HTTP ${sent.status}`);
   const deadline = Date.now() + 60_000;
   let run: SyncRunDoc | null = null;
   while (Date.now() < deadline) {

@@ -4,8 +4,9 @@
  * redis-server + ferretdb), the QBO sandbox with the demo company, the workers; creates an
  * organisation with a few members, connects it through the sandbox's OAuth, runs the first
  * sync through the queue and prints the members tab with statuses, reasons and the admin message;
- * then imports the candidates with invitations (scripts/demo-import.ts) and ends with the HTTP
- * API, Bull Board and a webhook (scripts/demo-api.ts).
+ * then imports the candidates with invitations (scripts/demo-import.ts), exports a week of time
+ * through the gate (scripts/demo-export.ts), and ends with the HTTP API, Bull Board and a
+ * webhook (scripts/demo-api.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -23,9 +24,10 @@ import { createLogger } from '../src/logger';
 import { completeConnection, connectDeps } from '../src/qbo/connect';
 import { baseDeps, createRuntime } from '../src/runtime';
 import { waitForRun } from '../src/sync/wait';
-import { startQboSandbox, type CompanyInput } from '../sandbox/server';
+import { sandboxEnv, startQboSandbox, type CompanyInput } from '../sandbox/server';
 import { startWorkers } from '../workers/index';
 import { demoApi } from './demo-api';
+import { demoExport } from './demo-export';
 import { demoImport } from './demo-import';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -70,12 +72,7 @@ async function main(): Promise<number> {
       QUEUE_PREFIX: `demo-${randomBytes(3).toString('hex')}`,
       // A throw-away key: the demo's tokens live only as long as its database.
       TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      QBO_CLIENT_ID: 'sandbox-client-id',
-      QBO_CLIENT_SECRET: 'sandbox-client-secret',
-      QBO_API_BASE: sandbox.url,
-      QBO_AUTHORIZE_URL: sandbox.authorizeUrl,
-      QBO_TOKEN_URL: sandbox.tokenUrl,
-      QBO_REVOKE_URL: sandbox.revokeUrl,
+      ...sandboxEnv(sandbox),
       SMTP_URL: mailbox.url,
       MAIL_FROM: 'Harbor & Pine Time <invites@harborpine.example>',
       // The API part of the demo (scripts/demo-api.ts): throw-away secrets, printed at the end.
@@ -127,9 +124,10 @@ async function main(): Promise<number> {
     );
     out(`Admin message: ${run.message ?? ''}`);
     const imported = await demoImport(rt, String(org._id), mailbox, out);
+    const exported = await demoExport(rt, sandbox, String(org._id), company.realmId, out);
     const api = await demoApi(rt, sandbox, String(org._id), company.realmId, out, process.argv.includes('--serve'));
     cleanups.unshift(() => api.close());
-    return run.state === 'succeeded' && imported ? 0 : 1;
+    return run.state === 'succeeded' && imported && exported ? 0 : 1;
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);
   }

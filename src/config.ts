@@ -69,6 +69,17 @@ const schema = z.object({
   INVITE_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
   // First retry delay of an invitation; doubles per attempt (with jitter), capped at 30 minutes.
   INVITE_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(10_000),
+  // Intuit's per-company limits, held for all worker processes together (QBO.md): requests and
+  // batch requests per window, and requests in flight. A little under Intuit's 500 and 40 so
+  // clock and network jitter never tip a window over.
+  QBO_RATE_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  QBO_RATE_PER_WINDOW: z.coerce.number().int().min(1).max(100_000).default(495),
+  QBO_BATCH_PER_WINDOW: z.coerce.number().int().min(0).max(10_000).default(39),
+  QBO_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10).default(10),
+  // An employee's stored Active flag is trusted for an export when the last sync is this recent (ms).
+  EXPORT_ACTIVE_FRESH_MS: z.coerce.number().int().min(0).default(15 * 60_000),
+  // Timesheet exports run at once per worker process (one per organisation at a time).
+  EXPORT_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   // Invitations one batch job sends at once (an import's invitations go in batches of 500).
   INVITE_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(10),
 

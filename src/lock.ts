@@ -52,3 +52,6 @@ export async function acquire(redis: Redis, key: string, ttlMs: number, waitMs: 
  * and admin link actions. Holding it is what lets a sync write rows by _id alone.
  */
 export const orgLinkLockKey = (prefix: string, orgId: string) => `${prefix}:lock:sync:${orgId}`;
+
+/** One timesheet export per organisation at a time (apart from the link lease: exports are long). */
+export const orgExportLockKey = (prefix: string, orgId: string) => `${prefix}:lock:export:${orgId}`;

@@ -6,6 +6,8 @@ import { backoffMs } from '../src/qbo/classify';
 import type { Runtime } from '../src/runtime';
 import { observeWorker } from './observe';
 import { createSyncProcessor } from './sync.worker';
+import { RealmLimiter } from '../src/qbo/limiter';
+import { createExportProcessor } from './export.worker';
 import { createImportProcessor } from './import.worker';
 import { createInviteProcessor } from './invites.worker';
 import { createLinkProcessor } from './links.worker';
@@ -67,9 +69,9 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
   const leaseDeps = { redis: rt.redis, keyPrefix: config.QUEUE_PREFIX, lockTtlMs: config.SYNC_LOCK_TTL_MS };
   const memberEvents = new Worker(
     QUEUE.memberEvents,
-    createMemberEventProcessor({ queues: rt.queues, logger: rt.logger.child({ queue: QUEUE.memberEvents }) }),
-    // A sync queues thousands of events at once; jobs running together share their database
-    // round trips (createDetectionRecorder), so more at once means fewer, larger writes.
+    createMemberEventProcessor({ queues: rt.queues, redis: rt.redis, keyPrefix: config.QUEUE_PREFIX, logger: rt.logger.child({ queue: QUEUE.memberEvents }) }),
+    // A sync queues thousands of events at once; detections running together share their
+    // database round trips (createDetectionRecorder), so more at once means fewer, larger writes.
     { ...common, concurrency: 64 },
   );
   const memberImport = new Worker(
@@ -105,7 +107,28 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
     createLinkProcessor({ ...leaseDeps, queues: rt.queues, qbo: rt.qbo, tokenKey: config.tokenKey, logger: rt.logger.child({ queue: QUEUE.memberLinks }) }),
     { ...common, concurrency: 4 },
   );
-  const workers = [sync, webhooks, memberEvents, memberImport, memberInvites, memberLinks];
+  const limiter = new RealmLimiter(rt.redis, config.QUEUE_PREFIX, {
+    windowMs: config.QBO_RATE_WINDOW_MS,
+    perWindow: config.QBO_RATE_PER_WINDOW,
+    batchPerWindow: config.QBO_BATCH_PER_WINDOW,
+    maxInFlight: config.QBO_MAX_IN_FLIGHT,
+    leaseMs: config.QBO_HTTP_TIMEOUT_MS + 5_000,
+  });
+  const timesheetExport = new Worker(
+    QUEUE.timesheetExport,
+    createExportProcessor({
+      ...leaseDeps,
+      qbo: rt.qbo,
+      tokenKey: config.tokenKey,
+      logger: rt.logger.child({ queue: QUEUE.timesheetExport }),
+      limiter,
+      freshMs: config.EXPORT_ACTIVE_FRESH_MS,
+      lanes: config.QBO_MAX_IN_FLIGHT,
+      metrics: rt.metrics,
+    }),
+    { ...common, concurrency: config.EXPORT_CONCURRENCY },
+  );
+  const workers = [sync, webhooks, memberEvents, memberImport, memberInvites, memberLinks, timesheetExport];
   for (const w of workers) observeWorker(w, rt.logger, rt.metrics);
   let closing: Promise<void> | null = null;
   return {

@@ -29,9 +29,10 @@ export interface LeaseDeps {
  * admin link actions, so at most one of them writes an org's links at a time, across every
  * process. When another holds it, the job is delayed a second or two (no attempt spent). The
  * lease owner is the job id: a retry of this very job may take over its dead attempt's lease.
+ * `key` names another per-organisation lease (exports have their own, so they never hold up syncs).
  */
-export async function withOrgLease<T>(deps: LeaseDeps, job: AnyJob, token: string | undefined, orgId: string, log: Logger, fn: () => Promise<T>): Promise<T> {
-  const lease = await tryAcquire(deps.redis, orgLinkLockKey(deps.keyPrefix, orgId), deps.lockTtlMs, String(job.id));
+export async function withOrgLease<T>(deps: LeaseDeps, job: AnyJob, token: string | undefined, orgId: string, log: Logger, fn: () => Promise<T>, key = orgLinkLockKey(deps.keyPrefix, orgId)): Promise<T> {
+  const lease = await tryAcquire(deps.redis, key, deps.lockTtlMs, String(job.id));
   if (!lease) {
     await job.moveToDelayed(Date.now() + 1000 + Math.floor(Math.random() * 1000), token);
     throw new DelayedError();

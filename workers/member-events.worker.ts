@@ -3,6 +3,7 @@ import type { Queues } from '../queues';
 import { employeeRemovedSchema, linkChangedSchema, newDetectedSchema } from '../queues/member-events';
 import { createDetectionRecorder } from '../src/events/member-events';
 import type { Logger } from '../src/logger';
+import { followLink, followRemoval, type GateEventDeps } from '../src/timesheets/gate-events';
 import { parsePayload, type AnyJob } from './jobs';
 
 /**
@@ -10,10 +11,10 @@ import { parsePayload, type AnyJob } from './jobs';
  * read the stored state rather than trusting the payload.
  * - member.new_detected: recorded once per employee (jobs running at the same time share one
  *   insert, see createDetectionRecorder); may queue the org's auto-import.
- * - member.link_changed / qbo.employee_removed: validated and acknowledged; the timesheet
- *   export gate consumes them once exports exist.
+ * - member.link_changed / qbo.employee_removed: the export gate follows the member's link;
+ *   entries held back for a member whose link opened again are exported.
  */
-export interface MemberEventDeps {
+export interface MemberEventDeps extends GateEventDeps {
   queues: Queues;
   logger: Logger;
 }
@@ -26,10 +27,11 @@ export function createMemberEventProcessor(deps: MemberEventDeps) {
         return detections.record(parsePayload(newDetectedSchema, job.data));
       case 'member.link_changed': {
         const e = parsePayload(linkChangedSchema, job.data);
-        return { orgId: e.orgId, qboId: e.qboId, to: e.to.status };
+        return followLink(deps, e);
       }
       case 'qbo.employee_removed': {
         const e = parsePayload(employeeRemovedSchema, job.data);
+        await followRemoval(deps, e);
         return { orgId: e.orgId, qboId: e.qboId };
       }
       default:

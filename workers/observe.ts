@@ -19,7 +19,9 @@ export function observeWorker(worker: Worker, logger: Logger, metrics: Metrics):
     if (s !== null) metrics.observe('job_duration_seconds', labels, s);
   });
   worker.on('failed', (job, err) => {
-    logger.warn({ queue: worker.name, jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err }, 'Job failed');
+    // Some failures only say "not yet" (a claim still held, a write not landed): retried, not news.
+    const quiet = (err as { retryQuietly?: boolean }).retryQuietly === true && !job?.finishedOn;
+    logger[quiet ? 'debug' : 'warn']({ queue: worker.name, jobId: job?.id, job: job?.name, attempt: job?.attemptsMade, err }, quiet ? 'Job will be retried' : 'Job failed');
     // BullMQ sets finishedOn only when the job moved to `failed` for good; else it retries.
     const labels = { queue: worker.name, job: job?.name ?? 'unknown', outcome: job?.finishedOn ? 'failed' : 'retrying' };
     metrics.inc('jobs_total', labels);

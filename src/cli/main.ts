@@ -9,13 +9,15 @@ import { listImportCandidates } from '../imports/candidates';
 import { requestImport } from '../imports/request';
 import { waitForImport } from '../imports/wait';
 import { createLogger } from '../logger';
+import { createTimeEntry, listTimeEntries } from '../timesheets/entries';
+import { getExport, requestExport, waitForExport } from '../timesheets/request';
 import { completeConnection, connectDeps } from '../qbo/connect';
 import { ConnectionUnavailableError } from '../qbo/tokens';
 import { baseDeps, createRuntime, type Runtime } from '../runtime';
 import { requestSync } from '../sync/request';
 import { SyncError } from '../sync/run-sync';
 import { waitForRun } from '../sync/wait';
-import { printCandidates, printDirectory, printImport, printLinkResult, printMembersTab, printSyncRun } from './print';
+import { printCandidates, printDirectory, printExport, printImport, printLinkResult, printMembersTab, printSyncRun, printTimeEntries } from './print';
 
 /**
  * Operator CLI: `npm run cli -- <command> [options]`. Drives the same domain functions the
@@ -35,12 +37,17 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   import --org <orgId> <employeeId…> [--invite] [--inactive] [--no-wait] [--timeout <seconds>]
   disconnect --org <orgId> <employeeId>
   connect --org <orgId> <employeeId>
+  time add --org <orgId> --member <memberId> --date YYYY-MM-DD (--hours <h> [--minutes <m>] | --start <ISO> --end <ISO>)
+           [--description "<text>"] [--customer <QBO customer id> --rate <hourly rate>]
+  time list --org <orgId> [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--member <memberId>] [--json]
+  export --org <orgId> --from YYYY-MM-DD --to YYYY-MM-DD [--no-wait] [--timeout <seconds>]
+  export show --org <orgId> --id <exportId> [--json]
 `;
 
 // The commands run() handles. Checked before config and connections are touched, so a mistyped
 // command answers with the usage (exit 2) even when the environment or the databases are not
 // there. Keep in step with run().
-const COMMANDS = ['org create', 'member add', 'directory', 'qbo connect', 'sync', 'members', 'candidates', 'import', 'disconnect', 'connect'];
+const COMMANDS = ['org create', 'member add', 'directory', 'qbo connect', 'sync', 'members', 'candidates', 'import', 'disconnect', 'connect', 'time add', 'time list', 'export'];
 
 function isCommand(argv: string[]): boolean {
   const [cmd, sub] = argv;
@@ -76,12 +83,25 @@ async function consentCallbackUrl(rt: Runtime, orgId: string, given: string | un
 
 async function run(rt: Runtime, argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
-  const args = cmd === 'org' || cmd === 'member' || cmd === 'qbo' ? rest : [sub ?? '', ...rest].filter(Boolean);
+  const subcommand = cmd === 'org' || cmd === 'member' || cmd === 'qbo' || cmd === 'time' || (cmd === 'export' && sub === 'show');
+  const args = subcommand ? rest : [sub ?? '', ...rest].filter(Boolean);
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
       invite: { type: 'boolean' },
+      member: { type: 'string' },
+      date: { type: 'string' },
+      hours: { type: 'string' },
+      minutes: { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      description: { type: 'string' },
+      customer: { type: 'string' },
+      rate: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      id: { type: 'string' },
       inactive: { type: 'boolean' },
       'auto-import': { type: 'boolean' },
       'invite-by-default': { type: 'boolean' },
@@ -190,6 +210,45 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     }
     printLinkResult(out, cmd, res.result);
     return 0;
+  }
+  if (cmd === 'time' && sub === 'add') {
+    const rate = values.rate === undefined ? undefined : Number(values.rate);
+    const e = await createTimeEntry(need(values, 'org'), {
+      memberId: need(values, 'member'),
+      date: values.date,
+      ...(values.start !== undefined || values.end !== undefined ? { start: values.start, end: values.end } : { hours: int(values.hours, 'hours') ?? 0, minutes: int(values.minutes, 'minutes') ?? 0 }),
+      description: values.description,
+      ...(values.customer !== undefined ? { billable: { customerId: values.customer, hourlyRate: rate } } : {}),
+    });
+    out(`Time entry recorded: ${String(e._id)} (${e.date}, ${e.start ? `${e.start} → ${e.end}` : `${e.hours ?? 0} h ${e.minutes ?? 0} min`})`);
+    return 0;
+  }
+  if (cmd === 'time' && sub === 'list') {
+    const rows = await listTimeEntries(need(values, 'org'), { from: values.from, to: values.to, memberId: values.member });
+    if (values.json) out(JSON.stringify(rows, null, 2));
+    else printTimeEntries(out, rows);
+    return 0;
+  }
+  if (cmd === 'export' && sub === 'show') {
+    const doc = await getExport(need(values, 'org'), need(values, 'id'));
+    if (values.json) out(JSON.stringify(doc, null, 2));
+    else printExport(out, doc);
+    return 0;
+  }
+  if (cmd === 'export') {
+    const orgId = need(values, 'org');
+    const req = await requestExport(rt.queues, orgId, { from: need(values, 'from'), to: need(values, 'to') });
+    out(`Export queued: ${req.exportId} (${req.entries} time entries in the period)`);
+    if (values['no-wait']) return 0;
+    if ((await rt.queues.timesheetExport.getWorkersCount()) === 0) out('No worker is listening yet: start one with `npm run start:worker`. Waiting…');
+    const timeoutMs = (int(values.timeout, 'timeout') ?? 1800) * 1000;
+    const done = await waitForExport(req.exportId, timeoutMs);
+    if (!done) {
+      out(`The export did not finish within ${timeoutMs / 1000} s; it goes on (see \`export show --org ${orgId} --id ${req.exportId}\`).`);
+      return 1;
+    }
+    printExport(out, done);
+    return done.state === 'succeeded' ? 0 : 1;
   }
   throw new UsageError(cmd ? `Unknown command "${[cmd, sub].filter(Boolean).join(' ')}"` : 'No command given');
 }

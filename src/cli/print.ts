@@ -1,6 +1,7 @@
-import type { ImportDoc, MemberDoc, SyncRunDoc } from '../db/models';
+import type { ImportDoc, MemberDoc, SyncRunDoc, TimesheetExportDoc } from '../db/models';
 import type { LinkActionResult } from '../directory/links';
 import type { CandidateRow } from '../imports/candidates';
+import type { EntryView } from '../timesheets/entries';
 import type { MembersTab } from '../directory/members-tab';
 
 type Out = (line: string) => void;
@@ -90,4 +91,36 @@ export function printImport(out: Out, imp: ImportDoc): void {
 export function printLinkResult(out: Out, action: 'connect' | 'disconnect', r: LinkActionResult): void {
   const state = `${STATUS_LABEL[r.status] ?? r.status}${r.reason ? ` (${r.reason})` : r.matchedBy ? ` (by ${r.matchedBy})` : ''}`;
   out(`${action === 'connect' ? 'Connect' : 'Disconnect'} employee ${r.qboId}: ${r.changed ? 'now' : 'already'} ${state}${r.fresh === false ? ' — decided on the stored copy: QuickBooks could not be read' : ''}`);
+}
+
+const duration = (e: Pick<EntryView, 'hours' | 'minutes' | 'start' | 'end'>) =>
+  e.start && e.end ? `${e.start.slice(11, 16)}–${e.end.slice(11, 16)}` : `${e.hours ?? 0}h${String(e.minutes ?? 0).padStart(2, '0')}`;
+
+export function printTimeEntries(out: Out, rows: EntryView[]): void {
+  out(`${pad('Entry', 25)} ${pad('Date', 10)} ${pad('Time', 11)} ${pad('State', 9)} Detail`);
+  for (const r of rows) {
+    const detail =
+      r.state === 'exported'
+        ? `TimeActivity ${r.qboTimeActivityId ?? ''}${r.editedAfterExport ? ' — edited after export: not sent again' : ''}`
+        : r.state === 'blocked'
+          ? (r.reason ?? '')
+          : r.state === 'failed'
+            ? `${r.failure?.code ?? ''}: ${r.failure?.message ?? ''}`
+            : '';
+    out(`${pad(String(r._id), 25)} ${pad(r.date, 10)} ${pad(duration(r), 11)} ${pad(r.state, 9)} ${detail}`);
+  }
+  out(`\n${rows.length} entries: ${['pending', 'blocked', 'exported', 'failed'].map((s) => `${rows.filter((r) => r.state === s).length} ${s}`).join(', ')}`);
+}
+
+export function printExport(out: Out, d: TimesheetExportDoc): void {
+  const c = d.counts;
+  const what = d.from ? `${d.from} → ${d.to}` : `${d.entryIds?.length ?? 0} released entries`;
+  if (d.state === 'failed') {
+    out(`Export ${String(d._id)} (${what}) failed (${d.error.code ?? ''}): ${d.error.message ?? ''}`);
+    return;
+  }
+  out(`Export ${String(d._id)} (${what}) ${d.state}: ${c.total} entries — ${c.exported} exported, ${c.alreadyExported} already exported${c.editedAfterExport ? ` (${c.editedAfterExport} edited since: not sent again)` : ''}, ${c.blocked} blocked, ${c.failed} failed`);
+  for (const b of d.blocked) out(`  blocked ${String(b.entryId)}: ${b.reason}`);
+  for (const f of d.failed) out(`  failed  ${String(f.entryId)}: ${f.code} ${f.message}`);
+  for (const a of d.alreadyExported.filter((x) => x.edited)) out(`  edited after export ${String(a.entryId)} (TimeActivity ${a.qboTimeActivityId}): not sent again`);
 }

@@ -251,6 +251,129 @@ const detectionSchema = new Schema(
 );
 detectionSchema.index({ orgId: 1, syncRunId: 1 });
 
+
+export const ENTRY_STATES = ['pending', 'blocked', 'exported', 'failed'] as const;
+export const BLOCK_REASONS = ['member_not_linked', 'member_disconnected', 'qbo_employee_inactive', 'qbo_employee_deleted', 'connection_needs_reauth'] as const;
+
+/** Time a member recorded. Its export state is derived (src/timesheets/entries.ts), never stored here. */
+const timeEntrySchema = new Schema(
+  {
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    memberId: { type: Schema.Types.ObjectId, required: true },
+    // The working day, YYYY-MM-DD (QBO's TxnDate).
+    date: { type: String, required: true },
+    // Either a duration…
+    hours: { type: Number, default: null },
+    minutes: { type: Number, default: null },
+    // …or a start and an end with their offset, ISO 8601 ("2026-11-02T08:00:00-08:00").
+    start: { type: String, default: null },
+    end: { type: String, default: null },
+    description: { type: String, default: '' },
+    billable: {
+      customerId: { type: String, default: null },
+      hourlyRate: { type: Number, default: null },
+    },
+    // Bumped on every edit: an export records the revision it sent.
+    revision: { type: Number, required: true, default: 1 },
+  },
+  { timestamps: true },
+);
+timeEntrySchema.index({ orgId: 1, date: 1 });
+timeEntrySchema.index({ orgId: 1, memberId: 1 });
+
+/** The exactly-once record of a sent entry (`_id` = entry id), written once, never updated. */
+const entryExportSchema = new Schema(
+  {
+    _id: { type: Schema.Types.ObjectId, required: true },
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    exportId: { type: Schema.Types.ObjectId, required: true },
+    revision: { type: Number, required: true },
+    qboTimeActivityId: { type: String, required: true },
+    requestId: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+entryExportSchema.index({ orgId: 1 });
+
+/** QBO refused an entry for good (`_id` = "<entryId>:<attempt>"); the next attempt gets a new requestid. */
+const entryFailureSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    entryId: { type: Schema.Types.ObjectId, required: true },
+    exportId: { type: Schema.Types.ObjectId, required: true },
+    revision: { type: Number, required: true },
+    code: { type: String, default: null },
+    message: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+entryFailureSchema.index({ orgId: 1, entryId: 1 });
+
+/** An entry an export held back (`_id` = entry id): released when its member is linked again. */
+const entryHoldSchema = new Schema(
+  {
+    _id: { type: Schema.Types.ObjectId, required: true },
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    memberId: { type: Schema.Types.ObjectId, required: true },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+entryHoldSchema.index({ orgId: 1, memberId: 1 });
+
+/**
+ * One batch request, written before it is sent (`_id` = "<exportId>:<seq>"): a retry re-sends
+ * exactly these entries under the same requestid, and Intuit answers with the first result.
+ */
+const exportBatchSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    exportId: { type: Schema.Types.ObjectId, required: true },
+    requestId: { type: String, required: true },
+    entryIds: { type: [Schema.Types.ObjectId], required: true },
+    state: { type: String, enum: ['sending', 'done'], required: true, default: 'sending' },
+  },
+  { versionKey: false },
+);
+exportBatchSchema.index({ exportId: 1, state: 1 });
+
+export const EXPORT_STATES = ['queued', 'running', 'succeeded', 'failed'] as const;
+
+const exportOutcome = { entryId: Schema.Types.ObjectId, memberId: Schema.Types.ObjectId, _id: false };
+const timesheetExportSchema = new Schema(
+  {
+    orgId: { type: Schema.Types.ObjectId, required: true },
+    requestedBy: { type: String, enum: ['admin', 'release'], required: true, default: 'admin' },
+    // A period (admin), or the entries a member's new link released.
+    from: { type: String, default: null },
+    to: { type: String, default: null },
+    entryIds: { type: [Schema.Types.ObjectId], default: null },
+    state: { type: String, enum: EXPORT_STATES, required: true, default: 'queued' },
+    counts: {
+      total: { type: Number, default: 0 },
+      exported: { type: Number, default: 0 },
+      alreadyExported: { type: Number, default: 0 },
+      blocked: { type: Number, default: 0 },
+      failed: { type: Number, default: 0 },
+      editedAfterExport: { type: Number, default: 0 },
+    },
+    exported: { type: [{ ...exportOutcome, qboTimeActivityId: String }], default: [] },
+    alreadyExported: { type: [{ ...exportOutcome, qboTimeActivityId: String, edited: Boolean }], default: [] },
+    blocked: { type: [{ ...exportOutcome, reason: String }], default: [] },
+    failed: { type: [{ ...exportOutcome, code: String, message: String }], default: [] },
+    attempts: { type: Number, default: 0 },
+    error: { code: { type: String, default: null }, message: { type: String, default: null } },
+    startedAt: { type: Date, default: null },
+    finishedAt: { type: Date, default: null },
+  },
+  { timestamps: true },
+);
+timesheetExportSchema.index({ orgId: 1, createdAt: -1 });
+
 // Explicit document shapes: mongoose's schema inference is too heavy for tsc on this schema.
 export type Plan = (typeof PLANS)[number];
 export type LinkStatus = (typeof LINK_STATUSES)[number];
@@ -431,6 +554,89 @@ export interface DetectionDoc {
   detectedAt: Date;
 }
 
+export type EntryState = (typeof ENTRY_STATES)[number];
+export type BlockReason = (typeof BLOCK_REASONS)[number];
+export type ExportState = (typeof EXPORT_STATES)[number];
+
+export interface TimeEntryDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  memberId: Types.ObjectId;
+  date: string;
+  hours: number | null;
+  minutes: number | null;
+  start: string | null;
+  end: string | null;
+  description: string;
+  billable: { customerId: string | null; hourlyRate: number | null };
+  revision: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EntryExportDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  exportId: Types.ObjectId;
+  revision: number;
+  qboTimeActivityId: string;
+  requestId: string;
+  at: Date;
+}
+
+export interface EntryFailureDoc {
+  _id: string;
+  orgId: Types.ObjectId;
+  entryId: Types.ObjectId;
+  exportId: Types.ObjectId;
+  revision: number;
+  code: string | null;
+  message: string | null;
+  at: Date;
+}
+
+export interface EntryHoldDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  memberId: Types.ObjectId;
+  at: Date;
+}
+
+export interface ExportBatchDoc {
+  _id: string;
+  orgId: Types.ObjectId;
+  exportId: Types.ObjectId;
+  requestId: string;
+  entryIds: Types.ObjectId[];
+  state: 'sending' | 'done';
+}
+
+export interface ExportOutcome {
+  entryId: Types.ObjectId;
+  memberId: Types.ObjectId;
+}
+
+export interface TimesheetExportDoc {
+  _id: Types.ObjectId;
+  orgId: Types.ObjectId;
+  requestedBy: 'admin' | 'release';
+  from: string | null;
+  to: string | null;
+  entryIds: Types.ObjectId[] | null;
+  state: ExportState;
+  counts: { total: number; exported: number; alreadyExported: number; blocked: number; failed: number; editedAfterExport: number };
+  exported: (ExportOutcome & { qboTimeActivityId: string })[];
+  alreadyExported: (ExportOutcome & { qboTimeActivityId: string; edited: boolean })[];
+  blocked: (ExportOutcome & { reason: BlockReason })[];
+  failed: (ExportOutcome & { code: string; message: string })[];
+  attempts: number;
+  error: { code: string | null; message: string | null };
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
 export const Organization = mongoose.model<OrganizationDoc>('Organization', organizationSchema, 'organizations');
 export const Member = mongoose.model<MemberDoc>('Member', memberSchema, 'members');
 export const QboConnection = mongoose.model<QboConnectionDoc>('QboConnection', qboConnectionSchema, 'qbo_connections');
@@ -466,4 +672,27 @@ export const Import = mongoose.model<ImportDoc>('Import', importSchema, 'imports
 export const Invitation = mongoose.model<InvitationDoc>('Invitation', invitationSchema, 'invitations');
 export const Detection = mongoose.model<DetectionDoc>('Detection', detectionSchema, 'member_detections');
 
-export const ALL_MODELS = [Organization, Member, QboConnection, QboEmployee, SyncRun, Import, Invitation, Detection, ApiKey] as const;
+export const TimeEntry = mongoose.model<TimeEntryDoc>('TimeEntry', timeEntrySchema, 'time_entries');
+export const EntryExport = mongoose.model<EntryExportDoc>('EntryExport', entryExportSchema, 'entry_exports');
+export const EntryFailure = mongoose.model<EntryFailureDoc>('EntryFailure', entryFailureSchema, 'entry_failures');
+export const EntryHold = mongoose.model<EntryHoldDoc>('EntryHold', entryHoldSchema, 'entry_holds');
+export const ExportBatch = mongoose.model<ExportBatchDoc>('ExportBatch', exportBatchSchema, 'export_batches');
+export const TimesheetExport = mongoose.model<TimesheetExportDoc>('TimesheetExport', timesheetExportSchema, 'timesheet_exports');
+
+export const ALL_MODELS = [
+  Organization,
+  Member,
+  QboConnection,
+  QboEmployee,
+  SyncRun,
+  Import,
+  Invitation,
+  Detection,
+  ApiKey,
+  TimeEntry,
+  EntryExport,
+  EntryFailure,
+  EntryHold,
+  ExportBatch,
+  TimesheetExport,
+] as const;

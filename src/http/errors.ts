@@ -35,6 +35,9 @@ export const DOMAIN_STATUS: Readonly<Record<string, number>> = {
   sync_run_not_found: 404,
   connection_not_found: 404,
   import_not_found: 404,
+  export_not_found: 404,
+  time_entry_not_found: 404,
+  member_not_found: 404,
   link_request_not_found: 404,
   // input the domain refused
   invalid_name: 400,
@@ -45,6 +48,13 @@ export const DOMAIN_STATUS: Readonly<Record<string, number>> = {
   invalid_callback: 400,
   qbo_consent_denied: 400,
   invalid_request: 400,
+  invalid_date: 400,
+  invalid_time: 400,
+  invalid_period: 400,
+  invalid_duration: 400,
+  invalid_description: 400,
+  invalid_billable: 400,
+  invalid_member_id: 400,
   invalid_employee_id: 400,
   duplicate_employee_ids: 400,
   too_many_employees: 400,
@@ -58,6 +68,7 @@ export const DOMAIN_STATUS: Readonly<Record<string, number>> = {
   connection_needs_reauth: 409,
   connection_disconnected: 409,
   org_busy: 409,
+  no_time_entries: 409,
   // too many requests at once for one organisation: come back in a second
   sync_request_contention: 429,
   // our own configuration is broken; no client can fix it

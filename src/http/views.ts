@@ -1,6 +1,7 @@
 import { z } from 'zod/v4';
-import type { ImportDoc, MemberDoc, OrganizationDoc, QboConnectionDoc, SyncRunDoc } from '../db/models';
+import type { ImportDoc, MemberDoc, OrganizationDoc, QboConnectionDoc, SyncRunDoc, TimeEntryDoc, TimesheetExportDoc } from '../db/models';
 import type { CandidateRow } from '../imports/candidates';
+import type { EntryView } from '../timesheets/entries';
 
 /** What the API shows of stored documents, with the schemas that document it. */
 
@@ -212,3 +213,78 @@ export const linkResultView = z
     fresh: z.boolean().optional().describe('connect only: decided on data just read from QuickBooks'),
   })
   .meta({ id: 'LinkResult' });
+
+export const timeEntryView = z
+  .object({
+    id: z.string(),
+    memberId: z.string(),
+    date: z.string(),
+    hours: z.number().nullable(),
+    minutes: z.number().nullable(),
+    start: z.string().nullable(),
+    end: z.string().nullable(),
+    description: z.string(),
+    billable: z.object({ customerId: z.string().nullable(), hourlyRate: z.number().nullable() }),
+    revision: z.number().int(),
+    state: z.enum(['pending', 'blocked', 'exported', 'failed']).optional(),
+    reason: z.string().nullable().optional().describe('blocked: member_not_linked, member_disconnected, qbo_employee_inactive, qbo_employee_deleted, connection_needs_reauth'),
+    qboTimeActivityId: z.string().nullable().optional(),
+    editedAfterExport: z.boolean().optional(),
+    failure: z.object({ code: z.string().nullable(), message: z.string().nullable() }).nullable().optional(),
+  })
+  .meta({ id: 'TimeEntry' });
+
+export function showTimeEntry(e: TimeEntryDoc | EntryView): z.infer<typeof timeEntryView> {
+  const base = {
+    id: String(e._id),
+    memberId: String(e.memberId),
+    date: e.date,
+    hours: e.hours ?? null,
+    minutes: e.minutes ?? null,
+    start: e.start ?? null,
+    end: e.end ?? null,
+    description: e.description ?? '',
+    billable: { customerId: e.billable?.customerId ?? null, hourlyRate: e.billable?.hourlyRate ?? null },
+    revision: e.revision,
+  };
+  if (!('state' in e)) return base;
+  return { ...base, state: e.state, reason: e.reason, qboTimeActivityId: e.qboTimeActivityId, editedAfterExport: e.editedAfterExport, failure: e.failure };
+}
+
+const outcomeRef = { entryId: z.string(), memberId: z.string() };
+export const exportView = z
+  .object({
+    id: z.string(),
+    requestedBy: z.enum(['admin', 'release']),
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    state: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    counts: z.object({ total: z.number(), exported: z.number(), alreadyExported: z.number(), blocked: z.number(), failed: z.number(), editedAfterExport: z.number() }),
+    exported: z.array(z.object({ ...outcomeRef, qboTimeActivityId: z.string() })),
+    alreadyExported: z.array(z.object({ ...outcomeRef, qboTimeActivityId: z.string(), edited: z.boolean().describe('changed since it was exported: reported, never sent again') })),
+    blocked: z.array(z.object({ ...outcomeRef, reason: z.string() })),
+    failed: z.array(z.object({ ...outcomeRef, code: z.string(), message: z.string() })),
+    error: z.object({ code: z.string(), message: z.string().nullable() }).nullable(),
+    createdAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+  })
+  .meta({ id: 'TimesheetExport' });
+
+export function showExport(d: TimesheetExportDoc): z.infer<typeof exportView> {
+  const ref = (o: { entryId: unknown; memberId: unknown }) => ({ entryId: String(o.entryId), memberId: String(o.memberId) });
+  return {
+    id: String(d._id),
+    requestedBy: d.requestedBy,
+    from: d.from ?? null,
+    to: d.to ?? null,
+    state: d.state,
+    counts: d.counts,
+    exported: d.exported.map((o) => ({ ...ref(o), qboTimeActivityId: o.qboTimeActivityId })),
+    alreadyExported: d.alreadyExported.map((o) => ({ ...ref(o), qboTimeActivityId: o.qboTimeActivityId, edited: Boolean(o.edited) })),
+    blocked: d.blocked.map((o) => ({ ...ref(o), reason: o.reason })),
+    failed: d.failed.map((o) => ({ ...ref(o), code: o.code, message: o.message })),
+    error: d.error?.code ? { code: d.error.code, message: d.error.message ?? null } : null,
+    createdAt: iso(d.createdAt),
+    finishedAt: iso(d.finishedAt),
+  };
+}

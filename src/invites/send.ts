@@ -42,6 +42,7 @@ export type InviteOutcome =
 /** Thrown by the single-member path for a failure that is safe to retry. */
 export class InviteRetryError extends Error {
   override name = 'InviteRetryError';
+  readonly retryQuietly = true;
 }
 
 const claimKey = (deps: InviteDeps, memberId: string) => `${deps.keyPrefix}:invite-claim:${memberId}`;

@@ -46,6 +46,11 @@ export const METRICS = {
     help: 'Webhook events handled by the qbo-webhooks worker, by outcome',
     labels: ['outcome'],
   },
+  export_entries_total: {
+    type: 'counter',
+    help: 'Time entries timesheet exports ended, by outcome (exported, already_exported, blocked, failed) and reason (the block reason or Intuit code; "" otherwise)',
+    labels: ['outcome', 'reason'],
+  },
   qbo_requests_total: {
     type: 'counter',
     help: 'HTTP requests to Intuit (or the QBO sandbox), by kind and status (HTTP code, timeout, error)',

@@ -16,6 +16,7 @@ interface NodeQuickBooks {
   endpoint: string;
   findEmployees(criteria: string, cb: (err: unknown, data: unknown) => void): void;
   getEmployee(id: string, cb: (err: unknown, data: unknown) => void): void;
+  createTimeActivity(entity: Record<string, unknown>, cb: (err: unknown, data: unknown) => void): void;
   changeDataCapture(entities: string[], since: string, cb: (err: unknown, data: unknown) => void): void;
 }
 type NodeQuickBooksCtor = new (opts: Record<string, unknown>) => NodeQuickBooks;
@@ -31,6 +32,7 @@ type IntuitOAuthCtor = new (opts: Record<string, unknown>) => IntuitOAuthClient;
 
 interface AxiosLike {
   defaults: { timeout?: number };
+  post(url: string, data: unknown, config: { params: Record<string, string | number>; headers: Record<string, string> }): Promise<{ data: unknown }>;
 }
 
 const QuickBooks = require(qbModulePath) as NodeQuickBooksCtor;
@@ -61,7 +63,7 @@ export interface QboClientOptions {
   onRequest?: (kind: QboRequestKind, status: string) => void;
 }
 
-export type QboRequestKind = 'query' | 'cdc' | 'read' | 'token' | 'revoke';
+export type QboRequestKind = 'query' | 'cdc' | 'read' | 'token' | 'revoke' | 'timeactivity' | 'batch';
 
 export interface TokenSet {
   accessToken: string;
@@ -82,6 +84,10 @@ export interface QboClient {
   employeeChangesSince(ctx: QboContext, since: Date): Promise<unknown>;
   /** GET employee/{id}: Intuit's body (`{ Employee, time }` or a Fault). */
   readEmployee(ctx: QboContext, qboId: string): Promise<unknown>;
+  /** POST timeactivity?requestid=…: Intuit's body (`{ TimeActivity, time }` or a Fault). */
+  createTimeActivity(ctx: QboContext, body: Record<string, unknown>, requestId: string): Promise<unknown>;
+  /** POST batch?requestid=… of TimeActivity creates (≤ 30): Intuit's `{ BatchItemResponse }`. */
+  batchCreateTimeActivities(ctx: QboContext, items: { bId: string; body: Record<string, unknown> }[], requestId: string): Promise<unknown>;
   authorizeUrl(state: string): string;
   exchangeCode(callbackUrl: string): Promise<TokenSet>;
   refresh(refreshToken: string): Promise<TokenSet>;
@@ -215,6 +221,36 @@ export function createQboClient(opts: QboClientOptions): QboClient {
       // Intuit's envelope back, so callers read every answer the same way (src/qbo/parse.ts).
       return observed('read', call('employee read', (cb) => qb(ctx).getEmployee(qboId, cb))).then((data) =>
         data && typeof data === 'object' && 'Id' in data && !('Fault' in data) ? { Employee: data } : data,
+      );
+    },
+    createTimeActivity(ctx, body, requestId) {
+      // node-quickbooks deletes requestId from the object it is given: hand it a fresh copy, so
+      // a retry of ours still carries the id (QBO.md "Libraries").
+      const entity = { ...body, requestId };
+      return observed('timeactivity', call('TimeActivity create', (cb) => qb(ctx).createTimeActivity(entity, cb))).then((data) =>
+        data && typeof data === 'object' && 'Id' in data && !('Fault' in data) ? { TimeActivity: data } : data,
+      );
+    },
+    batchCreateTimeActivities(ctx, items, requestId) {
+      // node-quickbooks' batch() cannot send a requestid, which a batch needs to be retried
+      // safely: the one call this adapter makes itself, through the same axios and deadline.
+      const url = `${opts.apiBase}/v3/company/${encodeURIComponent(ctx.realmId)}/batch`;
+      const data = { BatchItemRequest: items.map((it) => ({ bId: it.bId, operation: 'create', TimeActivity: it.body })) };
+      return observed(
+        'batch',
+        withDeadline(deadline, 'TimeActivity batch', () =>
+          axios
+            .post(url, data, {
+              params: { requestid: requestId, minorversion: opts.minorVersion },
+              headers: { Authorization: `Bearer ${ctx.accessToken}`, Accept: 'application/json', 'Content-Type': 'application/json' },
+            })
+            .then((res) => {
+              // A 200 can carry a Fault; treat it as node-quickbooks does: as the error.
+              const body = res.data as { Fault?: unknown } | null;
+              if (body && typeof body === 'object' && body.Fault) throw Object.assign(new Error('QBO answered 200 with a Fault'), { response: { status: 200, data: body } });
+              return body;
+            }),
+        ),
       );
     },
     authorizeUrl(state) {

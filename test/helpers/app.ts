@@ -13,7 +13,7 @@ import { baseDeps, createRuntime, type Runtime } from '../../src/runtime';
 import { requestSync } from '../../src/sync/request';
 import { waitForRun } from '../../src/sync/wait';
 import type { SyncMode, SyncRunDoc } from '../../src/db/models';
-import { startQboSandbox, type CompanyInput, type QboSandbox, type SandboxOptions } from '../../sandbox/server';
+import { sandboxEnv, startQboSandbox, type CompanyInput, type QboSandbox, type SandboxOptions } from '../../sandbox/server';
 import { startWorkers, type WorkerOptions, type Workers } from '../../workers/index';
 import type { TestEnv } from './env';
 
@@ -42,12 +42,7 @@ export function testEnvVars(env: TestEnv, sandbox: QboSandbox, extra: Record<str
     MONGO_URL: env.mongoUrl,
     QUEUE_PREFIX: env.queuePrefix,
     TOKEN_ENCRYPTION_KEY: TEST_TOKEN_KEY,
-    QBO_CLIENT_ID: 'sandbox-client-id',
-    QBO_CLIENT_SECRET: 'sandbox-client-secret',
-    QBO_API_BASE: sandbox.url,
-    QBO_AUTHORIZE_URL: sandbox.authorizeUrl,
-    QBO_TOKEN_URL: sandbox.tokenUrl,
-    QBO_REVOKE_URL: sandbox.revokeUrl,
+    ...sandboxEnv(sandbox),
     QBO_HTTP_TIMEOUT_MS: '3000',
     SYNC_LOCK_TTL_MS: '15000',
     ...(mailbox ? { SMTP_URL: mailbox.url } : {}),

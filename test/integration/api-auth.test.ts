@@ -68,18 +68,25 @@ describe('API authentication and tenant isolation', () => {
   });
 
   // A body each POST route accepts, so the answer is about the organisation, not the body.
-  const sampleBody = (path: string): unknown => (path.endsWith('/members') ? { fullName: 'X Y' } : path.endsWith('/qbo/imports') ? { employeeIds: ['1'], sendInvites: false } : {});
+  const SAMPLE_BODIES: [RegExp, unknown][] = [
+    [/\/members$/, { fullName: 'X Y' }],
+    [/\/qbo\/imports$/, { employeeIds: ['1'], sendInvites: false }],
+    [/\/time-entries$/, { memberId: '0123456789abcdef01234567', date: '2026-11-02', hours: 1 }],
+    [/\/time-entries\/[0-9a-f]{24}$/, { date: '2026-11-02', hours: 1 }],
+    [/\/qbo\/timesheet-exports$/, { from: '2026-11-01', to: '2026-11-30' }],
+  ];
+  const sampleBody = (path: string): unknown => SAMPLE_BODIES.find(([re]) => re.test(path))?.[1] ?? {};
 
   it("gives an organisation key 404 on every route of another organisation, the same answer as for a missing one", async () => {
     const missing = '0123456789abcdef01234567';
     const routes = orgRoutes(orgA);
     expect(routes.length).toBeGreaterThanOrEqual(8);
     for (const r of routes) {
-      const res = await api.call(r.method, r.path, { key: keyB, ...(r.method === 'POST' ? { body: sampleBody(r.path) } : {}) });
+      const res = await api.call(r.method, r.path, { key: keyB, ...(r.method === 'POST' || r.method === 'PATCH' ? { body: sampleBody(r.path) } : {}) });
       expect(res.status, `${r.method} ${r.path}`).toBe(404);
       expect(res.body.error.code).toBe('org_not_found');
       expect(JSON.stringify(res.body)).not.toMatch(/Ada|Byron|realm|4620816365000201/);
-      const none = await api.call(r.method, r.path.replace(orgA, missing), { key: ADMIN_KEY, ...(r.method === 'POST' ? { body: sampleBody(r.path) } : {}) });
+      const none = await api.call(r.method, r.path.replace(orgA, missing), { key: ADMIN_KEY, ...(r.method === 'POST' || r.method === 'PATCH' ? { body: sampleBody(r.path) } : {}) });
       expect(none.status, `${r.method} ${r.path} (missing org)`).toBe(404);
     }
     // Nothing was written to org A by org B's attempts.

@@ -12,19 +12,12 @@ import { listImportCandidates } from '../../src/imports/candidates';
 import { requestImport } from '../../src/imports/request';
 import { waitForImport } from '../../src/imports/wait';
 import { baseDeps } from '../../src/runtime';
+import { employee } from '../helpers/factories';
 import { setupTestEnv, type TestEnv } from '../helpers/env';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { until } from '../helpers/processes';
 
-const emp = (Id: string, GivenName: string, FamilyName: string, email?: string, Active = true) => ({
-  Id,
-  SyncToken: '0',
-  GivenName,
-  FamilyName,
-  DisplayName: `${GivenName} ${FamilyName}`,
-  Active,
-  ...(email ? { PrimaryEmailAddr: { Address: email } } : {}),
-});
+const emp = employee;
 
 const company = (tag: string) => ({
   employees: [

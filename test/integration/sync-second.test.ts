@@ -4,18 +4,11 @@ import { disconnectEmployee } from '../../src/directory/links';
 import { addMember } from '../../src/directory/members';
 import { baseDeps } from '../../src/runtime';
 import { MESSAGES } from '../../src/sync/run-sync';
+import { employee } from '../helpers/factories';
 import { setupTestEnv, type TestEnv } from '../helpers/env';
 import { startTestApp, type TestApp } from '../helpers/app';
 
-const emp = (Id: string, GivenName: string, FamilyName: string, email?: string, Active = true) => ({
-  Id,
-  SyncToken: '0',
-  GivenName,
-  FamilyName,
-  DisplayName: `${GivenName} ${FamilyName}`,
-  Active,
-  ...(email ? { PrimaryEmailAddr: { Address: email } } : {}),
-});
+const emp = employee;
 
 const COMPANY = {
   employees: [

@@ -6,6 +6,7 @@ import qboConnection from './qbo-connection';
 import qboImports from './qbo-imports';
 import qboMembers from './qbo-members';
 import qboSync from './qbo-sync';
+import timeEntries from './time-entries';
 
 /**
  * Every route file of the API. To add a resource: write `src/http/routes/<resource>.ts`
@@ -14,4 +15,4 @@ import qboSync from './qbo-sync';
  * (The webhook endpoint and the operational routes have their own plugins: src/http/webhooks.ts,
  * src/http/ops.ts, src/http/bull-board.ts.)
  */
-export const ROUTE_FILES: RouteFile[] = [orgs, members, qboConnection, qboCallback, qboSync, qboMembers, qboImports];
+export const ROUTE_FILES: RouteFile[] = [orgs, members, qboConnection, qboCallback, qboSync, qboMembers, qboImports, timeEntries];

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { Types } from 'mongoose';
+import type { Queues } from '../../queues';
+import { EXPORT_JOB_OPTIONS, exportJobId } from '../../queues/timesheet-export';
+import { QboConnection, TimeEntry, TimesheetExport, type QboConnectionDoc, type TimesheetExportDoc } from '../db/models';
+import { waitForDoc } from '../db/wait';
+import { getOrganization } from '../directory/organizations';
+import { DomainError } from '../errors';
+import { validatePeriod } from './validate';
+
+/**
+ * Asking for an export. Refused before anything is stored: a bad or reversed period, an org
+ * without a working QuickBooks connection, a period with no entries. Everything else is
+ * decided per entry by the exporter (src/timesheets/run-export.ts).
+ */
+
+export async function requestExport(queues: Queues, orgId: string, input: { from?: unknown; to?: unknown }): Promise<{ exportId: string; entries: number }> {
+  const org = await getOrganization(orgId);
+  const { from, to } = validatePeriod(input.from, input.to);
+  const conn = await QboConnection.findOne({ orgId: org._id }, { status: 1 }).lean<Pick<QboConnectionDoc, 'status'>>();
+  if (!conn || conn.status === 'disconnected') throw new DomainError('qbo_not_connected', 'This organisation has no QuickBooks connection to export to');
+  if (conn.status === 'needs_reauth') throw new DomainError('connection_needs_reauth', 'The QuickBooks connection must be authorised again before time can be exported; nothing was sent');
+  const entries = await TimeEntry.countDocuments({ orgId: org._id, date: { $gte: from, $lte: to } });
+  if (entries === 0) throw new DomainError('no_time_entries', `No time entries between ${from} and ${to}: nothing to export`);
+  const doc = await TimesheetExport.create({ orgId: org._id, requestedBy: 'admin', from, to, state: 'queued' });
+  await queues.timesheetExport.add('export', { orgId, exportId: String(doc._id) }, { ...EXPORT_JOB_OPTIONS, jobId: exportJobId(String(doc._id)) });
+  return { exportId: String(doc._id), entries };
+}
+
+/**
+ * Exports entries a member's new link released. `key` names the link change that released
+ * them, so a repeated event asks once.
+ */
+export async function requestRelease(queues: Queues, orgId: Types.ObjectId, entryIds: readonly Types.ObjectId[], key: string): Promise<string> {
+  const id = new Types.ObjectId(createHash('sha256').update(`release:${key}`).digest('hex').slice(0, 24));
+  try {
+    await TimesheetExport.create({ _id: id, orgId, requestedBy: 'release', entryIds, state: 'queued' });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 11000) throw err;
+  }
+  await queues.timesheetExport.add('export', { orgId: String(orgId), exportId: String(id) }, { ...EXPORT_JOB_OPTIONS, jobId: exportJobId(String(id)) });
+  return String(id);
+}
+
+export async function getExport(orgId: string, exportId: string): Promise<TimesheetExportDoc> {
+  const org = await getOrganization(orgId);
+  const doc = Types.ObjectId.isValid(exportId) ? await TimesheetExport.findOne({ _id: exportId, orgId: org._id }).lean<TimesheetExportDoc>() : null;
+  if (!doc) throw new DomainError('export_not_found', `Timesheet export ${exportId} does not exist in this organisation`);
+  return doc;
+}
+
+export function waitForExport(exportId: string, timeoutMs: number, pollMs = 200): Promise<TimesheetExportDoc | null> {
+  return waitForDoc(TimesheetExport, exportId, (d) => d.state === 'succeeded' || d.state === 'failed', timeoutMs, pollMs);
+}
