@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startQboSandbox } from '../../sandbox/server';
 import type { CompanyInput, QboSandbox, RawTimeActivity } from '../../sandbox/server';
+import { fixtureJson } from '../helpers/qbo-fixtures';
 
 type Callback = (err: unknown, data: unknown) => void;
 interface NodeQuickBooks {
@@ -22,9 +23,7 @@ const require = createRequire(import.meta.url);
 const QuickBooks = require('node-quickbooks') as new (opts: Record<string, unknown>) => NodeQuickBooks;
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const fixtures = path.resolve(root, '../shared/fixtures/qbo');
-const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(path.join(fixtures, name), 'utf8')) as Record<string, unknown>;
+const fixture = (name: string): Record<string, unknown> => fixtureJson(name) as Record<string, unknown>;
 const demo = JSON.parse(readFileSync(path.join(root, 'sandbox/companies/demo.json'), 'utf8')) as CompanyInput;
 
 const REALM = '9130357766431234';

@@ -5,10 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateCompany, startQboSandbox } from '../../sandbox/server';
 import type { CompanyInput, QboSandbox, RawEmployee } from '../../sandbox/server';
+import { fixtureText } from '../helpers/qbo-fixtures';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const fixtures = path.resolve(root, '../shared/fixtures/qbo');
-const fixtureText = (name: string): string => readFileSync(path.join(fixtures, name), 'utf8');
 const demo = JSON.parse(readFileSync(path.join(root, 'sandbox/companies/demo.json'), 'utf8')) as CompanyInput & {
   realmId: string;
 };

@@ -1,8 +1,5 @@
 // TimeActivity create checks, the per-realm ledger, the batch envelope and the limiter: pure
 // logic, many small cases. The HTTP side is in writes.test.ts.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BATCH_MAX_ITEMS, checkBatch, itemTimeActivity } from '../../sandbox/batch';
 import type { BatchItem } from '../../sandbox/batch';
@@ -10,10 +7,9 @@ import { Limiter } from '../../sandbox/limits';
 import { DESCRIPTION_MAX, TimeActivityLedger, checkTimeActivity } from '../../sandbox/timeactivity';
 import type { TimeActivityContext } from '../../sandbox/timeactivity';
 import type { RawEmployee } from '../../sandbox/types';
+import { fixtureJson } from '../helpers/qbo-fixtures';
 
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/qbo', import.meta.url));
-const fixture = (name: string): Record<string, unknown> =>
-  JSON.parse(readFileSync(path.join(fixtures, name), 'utf8')) as Record<string, unknown>;
+const fixture = (name: string): Record<string, unknown> => fixtureJson(name) as Record<string, unknown>;
 
 const employees = new Map<string, RawEmployee>([
   ['55', { Id: '55', SyncToken: '0', DisplayName: 'Emily Platt', Active: true }],

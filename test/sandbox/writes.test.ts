@@ -6,10 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startQboSandbox } from '../../sandbox/server';
 import type { CompanyInput, QboSandbox, RawTimeActivity, SandboxOptions } from '../../sandbox/server';
+import { fixtureText } from '../helpers/qbo-fixtures';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const fixtures = path.resolve(root, '../shared/fixtures/qbo');
-const fixtureText = (name: string): string => readFileSync(path.join(fixtures, name), 'utf8');
 const fixture = <T = Record<string, unknown>>(name: string): T => JSON.parse(fixtureText(name)) as T;
 const demo = JSON.parse(readFileSync(path.join(root, 'sandbox/companies/demo.json'), 'utf8')) as CompanyInput;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, classifyQboError, DEFAULT_THROTTLE_WAIT_MS, retryAfterMs } from '../../src/qbo/classify';
 import { parseQueryPage, QboBodyError } from '../../src/qbo/parse';
-import { fixtureJson, fixtureText } from './qbo-fixtures';
+import { fixtureJson, fixtureText } from '../helpers/qbo-fixtures';
 
 const NOW = Date.parse('2026-03-02T18:00:00Z');
 

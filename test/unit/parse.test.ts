@@ -3,7 +3,7 @@ import {
   parseCdc, parseCount, parseEmployee, parseQboTime, parseQueryPage, parseRead, QboBodyError,
 } from '../../src/qbo/parse';
 import type { ParsedEmployee, QboEmployeeRecord } from '../../src/qbo/parse';
-import { fixtureJson, fixtureText } from './qbo-fixtures';
+import { fixtureJson, fixtureText } from '../helpers/qbo-fixtures';
 
 function record(parsed: ParsedEmployee): QboEmployeeRecord {
   if (!parsed.ok) throw new Error(`expected a parsed employee, got problem: ${parsed.problem}`);

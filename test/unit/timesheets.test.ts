@@ -5,7 +5,7 @@ import { batchRequestId, entryRequestId, timeActivityBody } from '../../src/time
 import { gateOf } from '../../src/timesheets/gate';
 import { isCalendarDate, validateEntry, validatePeriod } from '../../src/timesheets/validate';
 import { DomainError } from '../../src/errors';
-import { fixtureJson } from './qbo-fixtures';
+import { fixtureJson } from '../helpers/qbo-fixtures';
 
 const requestFixture = fixtureJson('timeactivity-create-request.json') as Record<string, unknown>;
 

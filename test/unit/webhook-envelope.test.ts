@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EnvelopeError, eventDedupeKey, groupByRealm, normalizeOperation, parseCloudEventType, parseEnvelope, parseJsonBody } from '../../src/webhooks/envelope';
 import { buildWebhookBody } from '../../sandbox/webhooks';
-import { fixtureJson, fixtureText } from './qbo-fixtures';
+import { fixtureJson, fixtureText } from '../helpers/qbo-fixtures';
 
 const code = (fn: () => unknown) => {
   try {

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { signWebhook, verifyWebhookSignature } from '../../src/webhooks/signature';
 import { signWebhookBody } from '../../sandbox/webhooks';
-import { fixtureText } from './qbo-fixtures';
+import { fixtureText } from '../helpers/qbo-fixtures';
 
 const TOKEN = 'verifier-token-abc';
 const body = Buffer.from(fixtureText('webhook-legacy.json'));
