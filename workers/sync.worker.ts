@@ -7,6 +7,7 @@ import { ConnectionUnavailableError, markNeedsReauth, loadConnection } from '../
 import { clearPending, requestSync } from '../src/sync/request';
 import { runSync, SyncError, type SyncDeps, type SyncResult } from '../src/sync/run-sync';
 import { moveRun } from '../src/sync/run-state';
+import { releaseAfterSync } from '../src/timesheets/gate-events';
 import { syncJobSchema, syncTickSchema } from '../queues/sync';
 import { parsePayload, withOrgLease, type AnyJob } from './jobs';
 
@@ -71,6 +72,12 @@ export function createSyncProcessor(deps: SyncWorkerDeps) {
       return await withOrgLease(deps, job, token, orgId, log, async () => {
         await clearPending(deps.redis, deps.keyPrefix, orgId, syncRunId);
         const res = await runSync({ ...deps, logger: log }, syncRunId);
+        // Entries held back for an employee that was inactive go out once QBO has it active
+        // again; no link changes then, so no link event tells the gate.
+        if (res.counts.updated > 0) {
+          const released = await releaseAfterSync(deps, orgId, syncRunId);
+          if (released.length > 0) log.info({ exports: released }, 'Held entries released after the sync');
+        }
         recordSuccess(deps, res, res.alreadyDone === true);
         return res;
       });

@@ -74,6 +74,21 @@ export async function followLink(deps: GateEventDeps, e: LinkChanged): Promise<{
   return { released: await release(deps, e.orgId, e.to.memberId, `${e.qboId}:${e.version}`) };
 }
 
+/**
+ * After a sync that changed employees: members whose held entries may go out now without any
+ * link event, above all those held because their QBO employee was inactive and is active
+ * again. Each member's gate is decided again from stored state (release), once per sync run.
+ */
+export async function releaseAfterSync(deps: GateEventDeps, orgId: string, syncRunId: string): Promise<string[]> {
+  const members = (await EntryHold.distinct('memberId', { orgId: new Types.ObjectId(orgId) })) as Types.ObjectId[];
+  const released: string[] = [];
+  for (const m of members) {
+    const id = await release(deps, orgId, String(m), `sync:${syncRunId}`);
+    if (id) released.push(id);
+  }
+  return released;
+}
+
 export async function followRemoval(deps: GateEventDeps, e: { orgId: string; qboId: string; memberId: string | null }): Promise<void> {
   // Newer than any link version: a deleted employee never opens the gate again.
   if (e.memberId) await mirror(deps, e.orgId, e.memberId, e.qboId, Number.MAX_SAFE_INTEGER, 'qbo_employee_deleted');

@@ -148,6 +148,20 @@ describe('timesheet export', () => {
     expect(tas()).toHaveLength(before + 2);
   });
 
+  it('an employee active again in QBO: the next sync releases the held entries, once', async () => {
+    const before = tas().length;
+    app.sandbox.updateEmployee(REALM, '4', { Active: true });
+    expect((await app.sync(orgId, 'incremental')).state).toBe('succeeded');
+    await until('Victor\'s two entries to reach QBO', async () => tas().filter((t) => t.EmployeeRef?.value === '4').length >= 2, 30_000);
+    expect((await listTimeEntries(orgId, { memberId: member.Victor })).map((e) => e.state)).toEqual(['exported', 'exported']);
+    // Another sync that changes an employee finds nothing left to release.
+    app.sandbox.updateEmployee(REALM, '1', { GivenName: 'Emily' });
+    expect((await app.sync(orgId, 'incremental')).state).toBe('succeeded');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(tas().filter((t) => t.EmployeeRef?.value === '4')).toHaveLength(2);
+    expect(tas()).toHaveLength(before + 2);
+  });
+
   it('refuses bad input and sends nothing', async () => {
     const before = tas().length;
     const refusal = async (p: Promise<unknown>) => {
