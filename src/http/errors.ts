@@ -64,6 +64,7 @@ export const DOMAIN_STATUS: Readonly<Record<string, number>> = {
   member_email_taken: 409,
   seat_quota_exceeded: 409,
   realm_taken: 409,
+  realm_changed: 409,
   qbo_not_connected: 409,
   connection_needs_reauth: 409,
   connection_disconnected: 409,

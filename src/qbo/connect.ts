@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Types } from 'mongoose';
 import type { Queues } from '../../queues';
 import { ensureSyncSchedule } from '../../queues/schedules';
 import { DomainError } from '../errors';
-import { QboConnection, type QboConnectionDoc } from '../db/models';
+import { QboConnection, QboEmployee, type QboConnectionDoc } from '../db/models';
 import { getOrganization } from '../directory/organizations';
 import type { Logger } from '../logger';
 import type { Runtime } from '../runtime';
@@ -35,6 +34,9 @@ export function connectDeps(rt: Runtime): ConnectDeps {
   };
 }
 
+const realmTaken = (realmId: string) =>
+  new DomainError('realm_taken', `QuickBooks company ${realmId} is already connected to another organisation`);
+
 /**
  * Finishes Intuit's consent: exchanges the code once, stores the encrypted tokens and realm,
  * refuses a realm already connected to another organisation, schedules syncs and queues the
@@ -47,19 +49,38 @@ export async function completeConnection(deps: ConnectDeps, orgId: string, callb
   if (params.get('error')) throw new DomainError('qbo_consent_denied', `Intuit answered: ${params.get('error')}`);
   if (!params.get('code') || !realmId) throw new DomainError('invalid_callback', 'The callback URL lacks code or realmId');
   if (!/^\d{1,30}$/.test(realmId)) throw new DomainError('invalid_callback', 'The realmId in the callback URL is not a QuickBooks company id');
-  const other = await QboConnection.findOne({ realmId, orgId: { $ne: org._id } }, { orgId: 1 }).lean<{ orgId: Types.ObjectId }>();
-  if (other) throw new DomainError('realm_taken', `QuickBooks company ${realmId} is already connected to another organisation`);
+  const other = await QboConnection.findOne({ realmId, orgId: { $ne: org._id } }, { orgId: 1, status: 1 }).lean<Pick<QboConnectionDoc, 'orgId' | 'status'>>();
+  if (other && other.status !== 'disconnected') {
+    throw realmTaken(realmId);
+  }
+  // Employees are stored by QBO id within the organisation: another company's ids would land on them.
+  const own = await QboConnection.findOne({ orgId: org._id }, { realmId: 1 }).lean<Pick<QboConnectionDoc, 'realmId'>>();
+  if (own && own.realmId !== realmId && (await QboEmployee.exists({ orgId: org._id }))) {
+    throw new DomainError(
+      'realm_changed',
+      `This organisation holds the employees of QuickBooks company ${own.realmId}; connect that company again, or use a new organisation for company ${realmId}`,
+    );
+  }
 
   const tokens = await deps.qbo.exchangeCode(callbackUrl);
-  await QboConnection.updateOne(
-    { orgId: org._id },
-    {
-      $set: { realmId, environment: deps.environment, status: 'connected', statusReason: null, ...sealTokens(tokens, deps.tokenKey) },
-      $inc: { tokenVersion: 1 },
-      $setOnInsert: { orgId: org._id, lastFullSyncAt: null, lastCdcAt: null },
-    },
-    { upsert: true },
-  );
+  // An organisation that disconnected the company lets it go: its revoked connection makes way
+  // (its members and stored employees stay). Only while it is still disconnected.
+  if (other) await QboConnection.deleteOne({ orgId: other.orgId, realmId, status: 'disconnected' });
+  try {
+    await QboConnection.updateOne(
+      { orgId: org._id },
+      {
+        $set: { realmId, environment: deps.environment, status: 'connected', statusReason: null, ...sealTokens(tokens, deps.tokenKey) },
+        $inc: { tokenVersion: 1 },
+        $setOnInsert: { orgId: org._id, lastFullSyncAt: null, lastCdcAt: null },
+      },
+      { upsert: true },
+    );
+  } catch (err) {
+    // The realm's unique index: another organisation connected it meanwhile.
+    if ((err as { code?: number }).code === 11000) throw realmTaken(realmId);
+    throw err;
+  }
   const connection = (await QboConnection.findOne({ orgId: org._id }).lean<QboConnectionDoc>()) as QboConnectionDoc;
   await ensureSyncSchedule(deps.queues, orgId, org.settings.syncIntervalMinutes ?? deps.defaultIntervalMinutes);
   const firstSync = await requestSync(deps, orgId, 'connect', 'full');

@@ -12,6 +12,7 @@ import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QboConnection, QboEmployee, type QboConnectionDoc, type QboEmployeeDoc } from '../../src/db/models';
 import { membersTab } from '../../src/directory/members-tab';
+import { disconnectQbo } from '../../src/qbo/disconnect';
 import { requestSync } from '../../src/sync/request';
 import { SyncError } from '../../src/sync/run-sync';
 import { generateCompany, type RawEmployee } from '../../sandbox/server';
@@ -219,6 +220,29 @@ describe('bad input', () => {
       await expect(app.connect(orgId, realm)).rejects.toMatchObject({ code: 'realm_taken', message: expect.stringContaining(realm) });
       expect(app.sandbox.count('token')).toBe(0);
       expect(await QboConnection.countDocuments({ orgId })).toBe(0);
+    });
+
+    it('a company its organisation disconnected can be connected elsewhere; an org with employees keeps its company', async () => {
+      const realm = '4620816365000306';
+      app.sandbox.loadCompany(realm, generateCompany(3, { seed: 8 }));
+      const first = await app.createOrg();
+      expect((await app.connect(first, realm)).run?.state).toBe('succeeded');
+      await disconnectQbo({ qbo: app.rt.qbo, queues: app.rt.queues, tokenKey: app.config.tokenKey, logger: app.rt.logger }, first);
+
+      const second = await app.createOrg();
+      expect((await app.connect(second, realm)).run?.state).toBe('succeeded');
+      expect((await QboConnection.findOne({ realmId: realm }).lean<QboConnectionDoc>())?.orgId.toString()).toBe(second);
+      // The first organisation keeps its members and stored employees, and cannot take the company back.
+      expect(await QboEmployee.countDocuments({ orgId: new Types.ObjectId(first) })).toBe(3);
+      await expect(app.connect(first, realm)).rejects.toMatchObject({ code: 'realm_taken' });
+
+      // The second one now holds that company's employees: another company would mix with them.
+      const otherRealm = '4620816365000307';
+      app.sandbox.loadCompany(otherRealm, generateCompany(2, { seed: 9 }));
+      app.sandbox.resetRequests();
+      await expect(app.connect(second, otherRealm)).rejects.toMatchObject({ code: 'realm_changed', message: expect.stringContaining(realm) });
+      expect(app.sandbox.count('token')).toBe(0);
+      expect((await QboConnection.findOne({ orgId: new Types.ObjectId(second) }).lean<QboConnectionDoc>())?.realmId).toBe(realm);
     });
   });
 
