@@ -41,7 +41,7 @@ export function printSyncRun(out: Out, run: SyncRunDoc): void {
   }
   const c = run.counts;
   out(
-    `Sync ${run.state} (${run.mode ?? run.requestedMode}): ${c.fetched} fetched, ${c.created} new, ${c.updated} updated, ${c.unchanged} unchanged, ${c.deleted} deleted, ${c.skipped} unreadable; ${c.qboRequests} QuickBooks requests`,
+    `Sync ${run.state} (${run.mode ?? run.requestedMode}): ${c.fetched} fetched, ${c.created} new, ${c.updated} updated, ${c.unchanged} unchanged, ${c.deleted} deleted, ${c.skipped} unreadable; ${c.qboRequests} QuickBooks ${c.qboRequests === 1 ? 'request' : 'requests'}`,
   );
   if (run.problems.length > 0) out(`Unreadable rows: ${run.problems.map((p) => `${p.qboId}: ${p.problem}`).join('; ')}`);
   out(run.message ?? '');
