@@ -13,6 +13,8 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .default('redis://127.0.0.1:6379'),
+  // The API's Redis commands give up after this long (it then answers 503); workers wait.
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   // MongoDB (or FerretDB) connection string, database name included.
   MONGO_URL: z
     .string()

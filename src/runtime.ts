@@ -25,11 +25,34 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function createRuntime(config: Config, opts: { logger?: Logger; name?: string } = {}): Promise<Runtime> {
+export interface RuntimeOptions {
+  logger?: Logger;
+  name?: string;
+  /**
+   * Redis commands fail (within REDIS_COMMAND_TIMEOUT_MS, or at the first failed reconnect)
+   * instead of waiting for Redis to come back: for processes that answer people (the API), which
+   * must say 503 rather than hang. Worker processes keep waiting, as BullMQ's workers require.
+   */
+  failFast?: boolean;
+}
+
+export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL, { proc: opts.name ?? 'app' });
-  // BullMQ wants maxRetriesPerRequest null: blocking commands must wait out a Redis restart.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
-  redis.on('error', (err) => logger.warn({ err }, 'Redis connection error'));
+  // BullMQ's workers want maxRetriesPerRequest null: blocking commands must wait out a Redis restart.
+  const redis = new Redis(
+    config.REDIS_URL,
+    opts.failFast ? { maxRetriesPerRequest: 1, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS, lazyConnect: false } : { maxRetriesPerRequest: null, lazyConnect: false },
+  );
+  // One warning per outage; the reconnect attempts that follow are debug lines.
+  let warned = false;
+  redis.on('error', (err) => {
+    if (warned) logger.debug({ err }, 'Redis connection error');
+    else logger.warn({ err }, 'Redis connection error');
+    warned = true;
+  });
+  redis.on('ready', () => {
+    warned = false;
+  });
   // Fail start-up clearly instead of queueing commands forever against an unreachable Redis.
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {

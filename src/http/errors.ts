@@ -107,7 +107,7 @@ export function dependencyDown(err: unknown): 'database' | 'redis' | null {
   if (/^Mongo/.test(err.name) && !('code' in err && (err as { code?: unknown }).code === 11000)) {
     return /Server ?Selection|Network|NotConnected|Timeout|PoolCleared/i.test(err.name) ? 'database' : null;
   }
-  if (err.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|Stream isn't writeable/i.test(err.message)) return 'redis';
+  if (err.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|Stream isn't writeable|Command timed out/i.test(err.message)) return 'redis';
   return null;
 }
 

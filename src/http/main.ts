@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.LOG_LEVEL, { proc: 'api' });
-  const rt = await createRuntime(config, { logger });
+  const rt = await createRuntime(config, { logger, failFast: true });
   const app = await buildApi(rt);
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   logger.info({ host: config.API_HOST, port: config.API_PORT, webhooks: Boolean(config.QBO_WEBHOOK_VERIFIER_TOKEN) }, 'API listening');

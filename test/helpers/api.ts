@@ -34,6 +34,8 @@ export async function startTestApi(
   const app = await startTestApp(env, {
     sandbox: opts.sandbox,
     workers: opts.workers,
+    // As src/http/main.ts runs the API: Redis commands fail fast. Workers in the same process wait.
+    failFast: opts.workers === false,
     config: {
       ADMIN_API_KEY: ADMIN_KEY,
       OAUTH_STATE_SECRET: STATE_SECRET,

@@ -55,13 +55,13 @@ export function testEnvVars(env: TestEnv, sandbox: QboSandbox, extra: Record<str
 
 export async function startTestApp(
   env: TestEnv,
-  opts: { sandbox?: SandboxOptions; workers?: WorkerOptions | false; config?: Record<string, string> } = {},
+  opts: { sandbox?: SandboxOptions; workers?: WorkerOptions | false; config?: Record<string, string>; failFast?: boolean } = {},
 ): Promise<TestApp> {
   const sandbox = await startQboSandbox(opts.sandbox);
   const mailbox = await startMailbox();
   const vars = testEnvVars(env, sandbox, opts.config, mailbox);
   const config = loadConfig(vars);
-  const rt = await createRuntime(config, { logger: createLogger(config.LOG_LEVEL, { proc: 'test' }) });
+  const rt = await createRuntime(config, { logger: createLogger(config.LOG_LEVEL, { proc: 'test' }), failFast: opts.failFast });
   const started: Workers[] = [];
   const app: TestApp = {
     sandbox,

@@ -114,6 +114,9 @@ describe('/readyz while Redis is stopped', () => {
       return { status: res.status, body: (await res.json()) as { checks: Record<string, string> } };
     };
     expect((await readyz()).status).toBe(200);
+    const created = await api.call('POST', '/api/v1/orgs', { body: { name: 'Redis outage' } });
+    expect(created.status).toBe(201);
+    const { organization: org, apiKey } = created.body as { organization: { id: string }; apiKey: string };
     await redis.stop();
     await until('503', async () => (await readyz()).status === 503);
     const down = await readyz();
@@ -132,6 +135,22 @@ describe('/readyz while Redis is stopped', () => {
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('queue_unavailable');
     expect(Date.now() - t0).toBeLessThan(3000);
+
+    // Routes that need Redis answer 503 at once too (an org key is counted in Redis), never hang;
+    // so does a scrape of /metrics, whose queue depths live there.
+    for (const [method, p, key] of [
+      ['GET', `/api/v1/orgs/${org.id}`, apiKey],
+      ['POST', `/api/v1/orgs/${org.id}/members`, ADMIN_KEY],
+    ] as const) {
+      const t = Date.now();
+      const res = await api.call(method, p, { key, body: method === 'POST' ? { fullName: 'Ann Other' } : undefined });
+      expect(res.status, `${method} ${p}`).toBe(503);
+      expect((res.body as { error: { code: string } }).error.code).toBe('queue_unavailable');
+      expect(Date.now() - t).toBeLessThan(7000);
+    }
+    const scrape = await fetch(`${api.url}/metrics`);
+    expect(scrape.status).toBe(503);
+    expect(((await scrape.json()) as { error: { code: string } }).error.code).toBe('metrics_unavailable');
 
     redis = await startRedis({ dataDir, port: redis.port });
     await until('200 again', async () => (await readyz()).status === 200);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import mongoose from 'mongoose';
 import { createMetricsRegistry } from '../../metrics/registry';
+import { ApiError } from '../errors';
 import type { ApiContext } from '../route';
 
 /** /healthz (the process answers), /readyz (Redis and MongoDB answer), /metrics (Prometheus). */
@@ -51,10 +52,17 @@ export function registerOps(app: FastifyInstance, ctx: ApiContext, opts: { ready
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: { redis: r, mongodb: m } });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
     // This process's own recent counts first, so a scrape right after an event sees it.
     await within(2000, rt.metrics.flush()).catch(() => undefined);
-    const text = await within(5000, registry.metrics());
+    let text: string;
+    try {
+      text = await within(5000, registry.metrics());
+    } catch (err) {
+      // The queue depths and cross-process counters live in Redis: no Redis, no scrape.
+      request.log.warn({ err }, 'Metrics could not be collected');
+      throw new ApiError(503, 'metrics_unavailable', 'Metrics could not be collected: the queue store (Redis) did not answer', {}, { 'Retry-After': '5' });
+    }
     return reply.type(registry.contentType).send(text);
   });
 }
