@@ -54,6 +54,9 @@ const schema = z.object({
   // BullMQ job lock of the workers, in ms: a worker that dies (crash, SIGKILL, lost host)
   // holding a job gives it back to the queue about this long after its last lock renewal.
   WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(10 * 60_000).default(30_000),
+  // How long a stopping worker lets active jobs finish; then it exits and other workers take
+  // the jobs over once their locks expire (as after a crash). A second signal stops at once.
+  WORKER_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(10 * 60_000).default(45_000),
   // How often each worker looks for jobs whose lock expired (stalled) and hands them back, in ms.
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(10 * 60_000).default(30_000),
   // SMTP server for invitation e-mails: smtp://[user:pass@]host:port or smtps://… (pooled connections).

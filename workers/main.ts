@@ -6,7 +6,9 @@ import { reconcileSchedules, startWorkers } from './index';
 
 /**
  * `npm run start:worker`: every queue's worker in one process. Stateless: run as many copies
- * as you like. On SIGTERM/SIGINT the workers drain (active jobs finish) before connections close.
+ * as you like. On SIGTERM/SIGINT the workers drain (active jobs finish) before connections close,
+ * for at most WORKER_DRAIN_TIMEOUT_MS; a second signal, or the deadline, stops the process at once
+ * (its jobs are then taken over like a crashed worker's, which every processor is built for).
  */
 
 async function main(): Promise<void> {
@@ -23,16 +25,18 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, { proc: 'worker' });
   const rt = await createRuntime(config, { logger });
   const workers = startWorkers(rt, { lockDurationMs: config.WORKER_LOCK_DURATION_MS, stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS });
-  const scheduled = await reconcileSchedules(rt);
-  // An import stored but never queued (a producer that died in between) is picked up here.
-  const imports = await requeueWaitingImports(baseDeps(rt));
-  logger.info({ scheduled, imports, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
-
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'Second signal: stopping now; active jobs are taken over once their locks expire');
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ signal }, 'Draining workers');
+    logger.info({ signal, drainTimeoutMs: config.WORKER_DRAIN_TIMEOUT_MS }, 'Draining workers');
+    setTimeout(() => {
+      logger.warn({ drainTimeoutMs: config.WORKER_DRAIN_TIMEOUT_MS }, 'Drain deadline passed: stopping now; active jobs are taken over once their locks expire');
+      process.exit(1);
+    }, config.WORKER_DRAIN_TIMEOUT_MS).unref();
     void workers
       .close()
       .then(() => rt.close())
@@ -45,8 +49,14 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
+  // Before anything else awaits: the workers take jobs from the moment they exist.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  const scheduled = await reconcileSchedules(rt);
+  // An import stored but never queued (a producer that died in between) is picked up here.
+  const imports = await requeueWaitingImports(baseDeps(rt));
+  logger.info({ scheduled, imports, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
 }
 
 main().catch((err: unknown) => {

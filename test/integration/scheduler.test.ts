@@ -204,4 +204,34 @@ describe('job schedulers and worker lifecycle across processes', () => {
     expect(run?.attempts).toBe(1);
     expect(logLines(w).map((l) => l.msg)).toEqual(expect.arrayContaining(['Draining workers', 'Stopped']));
   });
+
+  it('a drain that outlasts WORKER_DRAIN_TIMEOUT_MS, or a second signal, stops the process at once', { timeout: 120_000 }, async () => {
+    // A dead worker's job and org lease come back within seconds instead of the defaults.
+    const quick = { ...vars, WORKER_LOCK_DURATION_MS: '3000', WORKER_STALLED_INTERVAL_MS: '1000', SYNC_LOCK_TTL_MS: '3000' };
+    for (const how of ['deadline', 'second signal'] as const) {
+      app.sandbox.injectFault({ kind: 'slow', endpoint: 'query', delayMs: 8000, times: 1 });
+      const req = await requestSync({ redis: app.rt.redis, queues: app.rt.queues, keyPrefix: app.config.QUEUE_PREFIX }, orgA, 'manual', 'full');
+      const w = startWorker({ ...quick, WORKER_DRAIN_TIMEOUT_MS: how === 'deadline' ? '500' : '60000' });
+      await started(w);
+      await until(`the sync to be waiting on QBO (${how})`, async () => {
+        const run = await SyncRun.findById(req.syncRunId, { state: 1 }).lean<SyncRunDoc>();
+        return run?.state === 'running' && app.sandbox.requests.some((r) => r.endpoint === 'query' && r.realmId === REALM_A && r.status === 0);
+      });
+      const t0 = Date.now();
+      w.proc.kill('SIGTERM');
+      if (how === 'second signal') {
+        await until('the drain to begin', () => logLines(w).some((l) => l.msg === 'Draining workers'));
+        w.proc.kill('SIGINT');
+      }
+      expect(await w.exited, how).toEqual({ code: 1, signal: null });
+      // Well before the slow answer: the process did not wait for the job.
+      expect(Date.now() - t0, how).toBeLessThan(5000);
+      const msgs = logLines(w).map((l) => l.msg);
+      expect(msgs.some((m) => typeof m === 'string' && m.startsWith(how === 'deadline' ? 'Drain deadline passed' : 'Second signal')), how).toBe(true);
+      // The abandoned job is another worker's to take over, as after a crash.
+      const w2 = startWorker(quick);
+      await until(`the run to finish in the next worker (${how})`, async () => (await SyncRun.findById(req.syncRunId, { state: 1 }).lean<SyncRunDoc>())?.state === 'succeeded', 60_000, () => tail(w2));
+      expect(await stop(w2)).toEqual({ code: 0, signal: null });
+    }
+  });
 });
