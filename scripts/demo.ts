@@ -129,7 +129,15 @@ async function main(): Promise<number> {
     cleanups.unshift(() => api.close());
     return run.state === 'succeeded' && imported && exported ? 0 : 1;
   } finally {
-    for (const c of cleanups) await c().catch(() => undefined);
+    // Each step gets a deadline: a demo that was asked to stop must stop.
+    for (const c of cleanups) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 10_000);
+      });
+      await Promise.race([c().catch(() => undefined), deadline]);
+      clearTimeout(timer);
+    }
   }
 }
 

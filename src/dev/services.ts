@@ -82,10 +82,13 @@ function installExitHooks(): void {
   process.on('exit', killAllChildrenNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
+      // Someone else handles this signal (the demo's --serve): they shut down in order, and need
+      // Redis and the database until the end; the exit hook still kills what is left.
+      if (process.listenerCount(signal) > 1) return;
       killAllChildrenNow();
       process.removeListener(signal, onSignal);
       // Nobody else handles this signal: restore the default behaviour (terminate).
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      process.kill(process.pid, signal);
     };
     process.on(signal, onSignal);
   }
