@@ -6,7 +6,10 @@
 import { printExport, printTimeEntries } from '../src/cli/print';
 import { Member, type MemberDoc } from '../src/db/models';
 import { requestLinkAction } from '../src/directory/link-requests';
+import { membersTab } from '../src/directory/members-tab';
 import type { Runtime } from '../src/runtime';
+import { requestSync } from '../src/sync/request';
+import { waitForRun } from '../src/sync/wait';
 import { createTimeEntry, listTimeEntries } from '../src/timesheets/entries';
 import { requestExport, waitForExport } from '../src/timesheets/request';
 import type { QboSandbox } from '../sandbox/server';
@@ -24,15 +27,25 @@ export async function demoExport(rt: Runtime, sandbox: QboSandbox, orgId: string
     ['Victor Huang', 'inactive in QBO'],
     ['Tomasz Nowak', 'imported, no e-mail'],
   ] as const;
+  const linkOf63 = async () => {
+    const row = (await membersTab(orgId)).rows.find((r) => r.qboId === '63');
+    return row ? `${row.status}${row.member ? ` (member ${row.member.fullName})` : ''}` : 'not in the members tab';
+  };
   const disconnected = await requestLinkAction(rt.queues, orgId, '63', 'disconnect', 60_000);
   if (!disconnected.done) return false;
+  out(`\n10. The admin disconnects Daniel Park (QBO 63) through "member-links": ${await linkOf63()}`);
+  // Automatic syncs never relink a link the admin cut.
+  const sync = await requestSync({ redis: rt.redis, queues: rt.queues, keyPrefix: rt.config.QUEUE_PREFIX }, orgId, 'manual', 'full');
+  const synced = await waitForRun(sync.syncRunId, 120_000);
+  if (!synced) return false;
+  out(`11. A full sync later (${synced.state}, ${synced.counts.fetched} fetched): Daniel Park is still ${await linkOf63()}`);
   for (const [name] of cast) {
     const m = byName.get(name);
     if (!m) continue;
     await createTimeEntry(orgId, { memberId: String(m._id), date: '2026-11-23', hours: 8, minutes: 0, description: `${name}: site maintenance` });
     await createTimeEntry(orgId, { memberId: String(m._id), date: '2026-11-24', start: '2026-11-24T07:30:00-08:00', end: '2026-11-24T16:15:00-08:00', description: `${name}: planting` });
   }
-  out(`\n12. Time recorded for the week ${WEEK.from} → ${WEEK.to}: ${cast.map(([n, s]) => `${n} (${s})`).join(', ')}`);
+  out(`12. Time recorded for the week ${WEEK.from} → ${WEEK.to}: ${cast.map(([n, s]) => `${n} (${s})`).join(', ')}`);
 
   const req = await requestExport(rt.queues, orgId, WEEK);
   out(`13. Export of the week queued on "timesheet-export" as ${req.exportId}:`);
