@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
 import { requestLinkAction } from '../directory/link-requests';
 import { addMember, listMembers } from '../directory/members';
@@ -81,42 +81,64 @@ async function consentCallbackUrl(rt: Runtime, orgId: string, given: string | un
   );
 }
 
+const OPTIONS = {
+  invite: { type: 'boolean' },
+  member: { type: 'string' },
+  date: { type: 'string' },
+  hours: { type: 'string' },
+  minutes: { type: 'string' },
+  start: { type: 'string' },
+  end: { type: 'string' },
+  description: { type: 'string' },
+  customer: { type: 'string' },
+  rate: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  id: { type: 'string' },
+  inactive: { type: 'boolean' },
+  'auto-import': { type: 'boolean' },
+  'invite-by-default': { type: 'boolean' },
+  org: { type: 'string' },
+  name: { type: 'string' },
+  email: { type: 'string' },
+  plan: { type: 'string' },
+  seats: { type: 'string' },
+  'sync-interval': { type: 'string' },
+  'callback-url': { type: 'string' },
+  full: { type: 'boolean' },
+  'no-wait': { type: 'boolean' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+/**
+ * `--seats -3`: parseArgs takes "-3" for an option and answers "argument is ambiguous". A
+ * negative number after an option that takes a value is that option's value, so it reaches the
+ * domain rules, which refuse it with the same answer as `--seats=-3` (and as the API).
+ */
+function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const next = args[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : '';
+    const option = (OPTIONS as Record<string, { type: string }>)[name];
+    if (option?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 async function run(rt: Runtime, argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
   const subcommand = cmd === 'org' || cmd === 'member' || cmd === 'qbo' || cmd === 'time' || (cmd === 'export' && sub === 'show');
   const args = subcommand ? rest : [sub ?? '', ...rest].filter(Boolean);
   const { values, positionals } = parseArgs({
-    args,
+    args: joinNegativeValues(args),
     allowPositionals: true,
-    options: {
-      invite: { type: 'boolean' },
-      member: { type: 'string' },
-      date: { type: 'string' },
-      hours: { type: 'string' },
-      minutes: { type: 'string' },
-      start: { type: 'string' },
-      end: { type: 'string' },
-      description: { type: 'string' },
-      customer: { type: 'string' },
-      rate: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      id: { type: 'string' },
-      inactive: { type: 'boolean' },
-      'auto-import': { type: 'boolean' },
-      'invite-by-default': { type: 'boolean' },
-      org: { type: 'string' },
-      name: { type: 'string' },
-      email: { type: 'string' },
-      plan: { type: 'string' },
-      seats: { type: 'string' },
-      'sync-interval': { type: 'string' },
-      'callback-url': { type: 'string' },
-      full: { type: 'boolean' },
-      'no-wait': { type: 'boolean' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean' },
-    },
+    options: OPTIONS,
     strict: true,
   });
   const out = (s: string) => process.stdout.write(`${s}\n`);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Job, Queue } from 'bullmq';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QboConnection, QboEmployee, type QboConnectionDoc, type QboEmployeeDoc } from '../../src/db/models';
+import { Organization, QboConnection, QboEmployee, type OrganizationDoc, type QboConnectionDoc, type QboEmployeeDoc } from '../../src/db/models';
 import { membersTab } from '../../src/directory/members-tab';
 import { disconnectQbo } from '../../src/qbo/disconnect';
 import { requestSync } from '../../src/sync/request';
@@ -324,6 +324,22 @@ describe('bad input', () => {
       const none = await cli(['members']);
       expect(none.code).toBe(2);
       expect(none.stderr).toContain('--org is required');
+    });
+
+    it('org create refuses seats the API refuses (negative, over 1,000,000), written either way, and creates nothing', async () => {
+      const name = `Seats ${Math.random().toString(36).slice(2, 8)}`;
+      const message = 'Refused (invalid_seat_limit): The seat limit must be a whole number from 0 to 1000000';
+      for (const args of [['--seats=-3'], ['--seats', '-3'], ['--plan', 'paid', '--seats', '-3'], ['--plan', 'paid', '--seats', '99999999999999999999'], ['--plan', 'paid', '--seats=1000001']]) {
+        const res = await cli(['org', 'create', '--name', name, ...args]);
+        expect(res.code, args.join(' ')).toBe(1);
+        expect(res.stderr.trim(), args.join(' ')).toBe(message);
+        expect(res.stdout).toBe('');
+      }
+      expect(await Organization.countDocuments({ name })).toBe(0);
+      const ok = await cli(['org', 'create', '--name', name, '--plan', 'paid', '--seats', '1000000']);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain('paid plan');
+      expect(await Organization.findOne({ name }).lean<OrganizationDoc>()).toMatchObject({ plan: 'paid', seatLimit: 1_000_000 });
     });
   });
 });
