@@ -238,7 +238,11 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     const e = await createTimeEntry(need(values, 'org'), {
       memberId: need(values, 'member'),
       date: values.date,
-      ...(values.start !== undefined || values.end !== undefined ? { start: values.start, end: values.end } : { hours: int(values.hours, 'hours') ?? 0, minutes: int(values.minutes, 'minutes') ?? 0 }),
+      // Everything given goes to the domain, which refuses a duration together with a span.
+      hours: int(values.hours, 'hours'),
+      minutes: int(values.minutes, 'minutes'),
+      start: values.start,
+      end: values.end,
       description: values.description,
       ...(values.customer !== undefined ? { billable: { customerId: values.customer, hourlyRate: rate } } : {}),
     });

@@ -9,10 +9,19 @@ import { startTestApi, type TestApi } from '../helpers/api';
 describe('API input validation', () => {
   let env: TestEnv;
   let api: TestApi;
+  let orgId: string;
+  let memberId: string;
+  const entries = () => `/api/v1/orgs/${orgId}/time-entries`;
 
   beforeAll(async () => {
     env = await setupTestEnv('api-validation');
     api = await startTestApi(env, { workers: false });
+    const org = await api.call('POST', '/api/v1/orgs', { body: { name: 'Validation Org' } });
+    expect(org.status).toBe(201);
+    orgId = org.body.organization.id;
+    const m = await api.call('POST', `/api/v1/orgs/${orgId}/members`, { body: { fullName: 'Ann Lee' } });
+    expect(m.status).toBe(201);
+    memberId = m.body.member.id;
   });
   afterAll(async () => {
     await api?.close();
@@ -36,5 +45,13 @@ describe('API input validation', () => {
     const max = await api.call('POST', '/api/v1/orgs', { body: { name: 'Max', plan: 'paid', seatLimit: 1_000_000 } });
     expect(max.status).toBe(201);
     expect(max.body.organization.seatLimit).toBe(1_000_000);
+  });
+
+  it('refuses a time entry with both a duration and a start and end', async () => {
+    const res = await api.call('POST', entries(), {
+      body: { memberId, date: '2026-11-24', hours: 1, start: '2026-11-24T08:00:00-08:00', end: '2026-11-24T09:00:00-08:00' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_duration', message: 'Give either hours and minutes, or start and end, not both' });
   });
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Job, Queue } from 'bullmq';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Organization, QboConnection, QboEmployee, type OrganizationDoc, type QboConnectionDoc, type QboEmployeeDoc } from '../../src/db/models';
+import { Member, Organization, QboConnection, QboEmployee, TimeEntry, type MemberDoc, type OrganizationDoc, type QboConnectionDoc, type QboEmployeeDoc } from '../../src/db/models';
 import { membersTab } from '../../src/directory/members-tab';
 import { disconnectQbo } from '../../src/qbo/disconnect';
 import { requestSync } from '../../src/sync/request';
@@ -340,6 +340,18 @@ describe('bad input', () => {
       expect(ok.code).toBe(0);
       expect(ok.stdout).toContain('paid plan');
       expect(await Organization.findOne({ name }).lean<OrganizationDoc>()).toMatchObject({ plan: 'paid', seatLimit: 1_000_000 });
+    });
+
+    it('time add refuses a duration together with a start and end, and a negative one written with a space', async () => {
+      const orgId = await app.createOrg([{ fullName: 'Time Keeper' }]);
+      const member = await Member.findOne({ orgId }).lean<MemberDoc>();
+      const both = await cli(['time', 'add', '--org', orgId, '--member', String(member?._id), '--date', '2026-11-24', '--hours', '1', '--start', '2026-11-24T08:00:00-08:00', '--end', '2026-11-24T09:00:00-08:00']);
+      expect(both.code).toBe(1);
+      expect(both.stderr.trim()).toBe('Refused (invalid_duration): Give either hours and minutes, or start and end, not both');
+      expect(await TimeEntry.countDocuments({ orgId })).toBe(0);
+      const negative = await cli(['time', 'add', '--org', orgId, '--member', String(member?._id), '--date', '2026-11-24', '--hours', '-1']);
+      expect(negative.code).toBe(1);
+      expect(negative.stderr.trim()).toBe('Refused (invalid_duration): hours must be a whole number from 0 to 24');
     });
   });
 });
