@@ -3,7 +3,7 @@ import { EntryExport, EntryFailure, Member, QboConnection, TimeEntry, type Block
 import { getOrganization } from '../directory/organizations';
 import { DomainError } from '../errors';
 import { connectionGate, loadGates } from './gate';
-import { isCalendarDate, validateEntry, type TimeEntryInput } from './validate';
+import { validateEntry, validateRange, type TimeEntryInput } from './validate';
 
 /**
  * Time entries and their export state. The state is derived, not stored on the entry:
@@ -70,9 +70,8 @@ export async function exportRecords(entryIds: readonly Types.ObjectId[]): Promis
 
 export async function listTimeEntries(orgId: string, q: { from?: unknown; to?: unknown; memberId?: unknown } = {}): Promise<EntryView[]> {
   const org = await getOrganization(orgId);
-  const from = q.from ?? '2000-01-01';
-  const to = q.to ?? '2100-12-31';
-  if (!isCalendarDate(from) || !isCalendarDate(to)) throw new DomainError('invalid_date', 'from and to must be real days written YYYY-MM-DD');
+  // A reversed range is refused as the export refuses it, not answered with no entries.
+  const { from, to } = validateRange(q.from ?? '2000-01-01', q.to ?? '2100-12-31');
   const memberId = q.memberId === undefined ? undefined : await memberOf(org._id, q.memberId);
   const entries = await entriesInPeriod(org._id, from, to, memberId);
   const { exported, failures } = await exportRecords(entries.map((e) => e._id));

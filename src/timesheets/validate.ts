@@ -99,10 +99,16 @@ export function validateEntry(input: TimeEntryInput): ValidEntry {
   return { date, hours, minutes, start, end, description: description.trim(), billable };
 }
 
-/** A period to export: real days, not reversed, at most a year. */
-export function validatePeriod(from: unknown, to: unknown): { from: string; to: string } {
+/** A range of days (listing, export): real days, not reversed. */
+export function validateRange(from: unknown, to: unknown): { from: string; to: string } {
   if (!isCalendarDate(from) || !isCalendarDate(to)) throw bad('invalid_date', 'from and to must be real days written YYYY-MM-DD');
   if (from > to) throw bad('invalid_period', `The period is reversed: from ${from} is after to ${to}`);
-  if (Date.parse(to) - Date.parse(from) > 366 * DAY_MS) throw bad('invalid_period', 'A period is at most a year');
   return { from, to };
+}
+
+/** A period to export: real days, not reversed, at most a year. */
+export function validatePeriod(from: unknown, to: unknown): { from: string; to: string } {
+  const range = validateRange(from, to);
+  if (Date.parse(range.to) - Date.parse(range.from) > 366 * DAY_MS) throw bad('invalid_period', 'A period is at most a year');
+  return range;
 }

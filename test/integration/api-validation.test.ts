@@ -54,4 +54,12 @@ describe('API input validation', () => {
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'invalid_duration', message: 'Give either hours and minutes, or start and end, not both' });
   });
+
+  it('refuses a reversed period when listing time entries, like the export does', async () => {
+    const res = await api.call('GET', `${entries()}?from=2026-11-27&to=2026-11-20`);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_period', message: 'The period is reversed: from 2026-11-27 is after to 2026-11-20' });
+    const same = await api.call('GET', `${entries()}?from=2026-11-20&to=2026-11-20`);
+    expect(same.status).toBe(200);
+  });
 });

@@ -353,5 +353,13 @@ describe('bad input', () => {
       expect(negative.code).toBe(1);
       expect(negative.stderr.trim()).toBe('Refused (invalid_duration): hours must be a whole number from 0 to 24');
     });
+
+    it('time list refuses a reversed period like export does', async () => {
+      const orgId = await app.createOrg();
+      const reversed = await cli(['time', 'list', '--org', orgId, '--from', '2026-11-27', '--to', '2026-11-23']);
+      expect(reversed.code).toBe(1);
+      expect(reversed.stderr.trim()).toBe('Refused (invalid_period): The period is reversed: from 2026-11-27 is after to 2026-11-23');
+      expect(reversed.stdout).toBe('');
+    });
   });
 });

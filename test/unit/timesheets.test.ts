@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { QboEmployeeDoc } from '../../src/db/models';
 import { batchRequestId, entryRequestId, timeActivityBody } from '../../src/timesheets/activity';
 import { gateOf } from '../../src/timesheets/gate';
-import { isCalendarDate, validateEntry, validatePeriod } from '../../src/timesheets/validate';
+import { isCalendarDate, validateEntry, validatePeriod, validateRange } from '../../src/timesheets/validate';
 import { DomainError } from '../../src/errors';
 import { fixtureJson } from '../helpers/qbo-fixtures';
 
@@ -54,6 +54,10 @@ describe('validateEntry', () => {
     expect(code(() => validatePeriod('2026-11-06', '2026-11-02'))).toBe('invalid_period');
     expect(code(() => validatePeriod('2024-01-01', '2026-01-01'))).toBe('invalid_period');
     expect(validatePeriod('2026-11-02', '2026-11-02')).toEqual({ from: '2026-11-02', to: '2026-11-02' });
+    // Listing: no year limit, but reversed is reversed.
+    expect(validateRange('2000-01-01', '2100-12-31')).toEqual({ from: '2000-01-01', to: '2100-12-31' });
+    expect(code(() => validateRange('2026-11-27', '2026-11-20'))).toBe('invalid_period');
+    expect(code(() => validateRange('2026-11-27', 'soon'))).toBe('invalid_date');
   });
 });
 
