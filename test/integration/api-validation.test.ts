@@ -62,4 +62,59 @@ describe('API input validation', () => {
     const same = await api.call('GET', `${entries()}?from=2026-11-20&to=2026-11-20`);
     expect(same.status).toBe(200);
   });
+
+  it('PATCH changes only the fields it is given; the merged entry is checked like a new one', async () => {
+    const created = await api.call('POST', entries(), {
+      body: { memberId, date: '2026-11-24', hours: 7, minutes: 30, description: 'Site work', billable: { customerId: '58', hourlyRate: 80 } },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.timeEntry.id as string;
+    const url = `${entries()}/${id}`;
+
+    const hours = await api.call('PATCH', url, { body: { hours: 8 } });
+    expect(hours.status).toBe(200);
+    expect(hours.body.timeEntry).toMatchObject({
+      date: '2026-11-24',
+      hours: 8,
+      minutes: 30,
+      start: null,
+      end: null,
+      description: 'Site work',
+      billable: { customerId: '58', hourlyRate: 80 },
+      revision: 2,
+    });
+
+    // A span replaces the stored duration, and the other way round.
+    const span = await api.call('PATCH', url, { body: { start: '2026-11-24T08:00:00-08:00', end: '2026-11-24T12:00:00-08:00' } });
+    expect(span.status).toBe(200);
+    expect(span.body.timeEntry).toMatchObject({ hours: null, minutes: null, start: '2026-11-24T08:00:00-08:00', end: '2026-11-24T12:00:00-08:00', description: 'Site work', revision: 3 });
+    const endOnly = await api.call('PATCH', url, { body: { end: '2026-11-24T13:00:00-08:00' } });
+    expect(endOnly.body.timeEntry).toMatchObject({ start: '2026-11-24T08:00:00-08:00', end: '2026-11-24T13:00:00-08:00', revision: 4 });
+    const back = await api.call('PATCH', url, { body: { hours: 2 } });
+    expect(back.body.timeEntry).toMatchObject({ hours: 2, minutes: 0, start: null, end: null, revision: 5 });
+
+    // The merged entry is validated: a date the stored start is not on, both kinds at once.
+    await api.call('PATCH', url, { body: { start: '2026-11-24T08:00:00-08:00', end: '2026-11-24T09:00:00-08:00' } });
+    const moved = await api.call('PATCH', url, { body: { date: '2026-11-25' } });
+    expect(moved.status).toBe(400);
+    expect(moved.body.error).toMatchObject({ code: 'invalid_date', message: 'start must be on the entry date' });
+    const both = await api.call('PATCH', url, { body: { hours: 1, start: '2026-11-24T08:00:00-08:00' } });
+    expect(both.status).toBe(400);
+    expect(both.body.error.code).toBe('invalid_duration');
+    const tooLong = await api.call('PATCH', url, { body: { hours: 25 } });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error.code).toBe('invalid_duration');
+
+    // Billing can be removed; nothing else moved; refusals changed nothing.
+    const unbilled = await api.call('PATCH', url, { body: { billable: null, description: 'Site work, not billed' } });
+    expect(unbilled.status).toBe(200);
+    expect(unbilled.body.timeEntry).toMatchObject({ date: '2026-11-24', start: '2026-11-24T08:00:00-08:00', billable: { customerId: null, hourlyRate: null }, description: 'Site work, not billed', revision: 7 });
+
+    // Nothing given, nothing changed: the revision stays (an exported entry is not "edited").
+    const empty = await api.call('PATCH', url, { body: {} });
+    expect(empty.status).toBe(200);
+    expect(empty.body.timeEntry.revision).toBe(7);
+    const missing = await api.call('PATCH', `${entries()}/000000000000000000000000`, { body: { hours: 1 } });
+    expect(missing.status).toBe(404);
+  });
 });
