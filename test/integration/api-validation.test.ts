@@ -117,4 +117,37 @@ describe('API input validation', () => {
     const missing = await api.call('PATCH', `${entries()}/000000000000000000000000`, { body: { hours: 1 } });
     expect(missing.status).toBe(404);
   });
+
+  it('refuses __proto__ and constructor.prototype keys, saying so', async () => {
+    for (const body of ['{"name":"X","__proto__":{"admin":true}}', '{"name":"X","constructor":{"prototype":{"admin":true}}}', '{"name":"X","nested":[{"\\u005f_proto__":{}}]}']) {
+      const res = await api.call('POST', '/api/v1/orgs', { body });
+      expect(res.status, body).toBe(400);
+      expect(res.body.error, body).toMatchObject({ code: 'invalid_json', message: 'JSON bodies may not contain __proto__ or constructor.prototype keys' });
+    }
+    // A plain "constructor" field is data, not poisoning: the schema refuses it as unknown.
+    const plain = await api.call('POST', '/api/v1/orgs', { body: '{"name":"X","constructor":"y"}' });
+    expect(plain.status).toBe(400);
+    expect(plain.body.error.code).toBe('validation_failed');
+    const bad = await api.call('POST', '/api/v1/orgs', { body: '{"name": ' });
+    expect(bad.body.error).toMatchObject({ code: 'invalid_json', message: 'The request body is not valid JSON' });
+  });
+
+  it('answers an unknown route 404 whatever its body; an empty JSON body is no body', async () => {
+    const json = { 'content-type': 'application/json' };
+    for (const [method, path] of [['DELETE', `/api/v1/orgs/${orgId}`], ['POST', '/api/v1/nothing-here'], ['GET', '/nope']]) {
+      const res = await api.call(method as string, path as string, { headers: json });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.body.error.code).toBe('not_found');
+    }
+    // A known route without a body, and one whose body is optional.
+    const get = await api.call('GET', `/api/v1/orgs/${orgId}`, { headers: json });
+    expect(get.status).toBe(200);
+    const noConn = await api.call('POST', `/api/v1/orgs/${orgId}/qbo/sync`, { headers: json });
+    expect(noConn.status).toBe(409);
+    expect(noConn.body.error.code).toBe('qbo_not_connected');
+    // A route that needs a body says so.
+    const needs = await api.call('POST', entries(), { headers: json });
+    expect(needs.status).toBe(400);
+    expect(needs.body.error).toMatchObject({ code: 'validation_failed', message: 'This route needs a JSON request body' });
+  });
 });
