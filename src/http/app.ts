@@ -3,7 +3,7 @@ import { z } from 'zod/v4';
 import { ConfigError, type ApiConfig, type Config } from '../config';
 import type { Runtime } from '../runtime';
 import { bearerKey, resolveKey, type Principal } from './auth';
-import { registerJsonBodies } from './body';
+import { numberIssueMessage, registerJsonBodies } from './body';
 import { registerBullBoard } from './bull-board';
 import { ApiError, errorBody, toApiError } from './errors';
 import { buildOpenApi } from './openapi';
@@ -39,7 +39,7 @@ function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'p
     return undefined as T;
   }
   // A route that declares no params or query takes none: unknown ones are refused.
-  const res = (schema ?? (EMPTY as unknown as z.ZodType<T>)).safeParse(where === 'body' ? value : (value ?? {}));
+  const res = (schema ?? (EMPTY as unknown as z.ZodType<T>)).safeParse(where === 'body' ? value : (value ?? {}), { error: numberIssueMessage });
   if (res.success) return res.data;
   // An empty body (or none) where the route needs one.
   if (where === 'body' && value === undefined) throw new ApiError(400, 'validation_failed', 'This route needs a JSON request body');

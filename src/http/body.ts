@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod/v4';
 import { ApiError } from './errors';
 
 /**
  * How the API reads JSON bodies (the webhook endpoint reads its own bytes, see
- * routes/webhooks.ts).
+ * routes/webhooks.ts), and what it says about numbers JSON cannot hold.
  *
  * - An empty body is no body: a route that takes none is served, an unknown route is a 404,
  *   and a route that needs one says so when its schema is checked.
@@ -63,3 +64,14 @@ export function registerJsonBodies(app: FastifyInstance): void {
     }
   });
 }
+
+/**
+ * zod's message for a number JSON turned into Infinity (1e400) is "expected number, received
+ * number"; this says what is wrong instead. Pass as `error` to safeParse.
+ */
+export const numberIssueMessage: z.core.$ZodErrorMap = (issue) => {
+  if (issue.code === 'invalid_type' && issue.expected === 'number' && typeof issue.input === 'number' && !Number.isFinite(issue.input)) {
+    return 'must be a finite number';
+  }
+  return undefined;
+};

@@ -118,6 +118,16 @@ describe('API input validation', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('says a number JSON cannot hold must be finite', async () => {
+    const res = await api.call('POST', entries(), { body: `{"memberId":"${memberId}","date":"2026-11-24","hours":1e400}` });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    expect(res.body.error.message).toBe('Invalid body: hours must be a finite number');
+    const rate = await api.call('POST', entries(), { body: `{"memberId":"${memberId}","date":"2026-11-24","hours":1,"billable":{"customerId":"1","hourlyRate":-1e999}}` });
+    expect(rate.status).toBe(400);
+    expect(rate.body.error.message).toBe('Invalid body: billable.hourlyRate must be a finite number');
+  });
+
   it('refuses __proto__ and constructor.prototype keys, saying so', async () => {
     for (const body of ['{"name":"X","__proto__":{"admin":true}}', '{"name":"X","constructor":{"prototype":{"admin":true}}}', '{"name":"X","nested":[{"\\u005f_proto__":{}}]}']) {
       const res = await api.call('POST', '/api/v1/orgs', { body });

@@ -1,8 +1,9 @@
 // Pure parts of the HTTP layer: keys, the one error mapping, Basic credentials.
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod/v4';
 import { DomainError } from '../../src/errors';
 import { bearerKey, hashSecret, newOrgKey, parseKey, sameSecret } from '../../src/http/auth';
-import { hasPrototypeKeys, parseJsonRequestBody, POISONED_MESSAGE } from '../../src/http/body';
+import { hasPrototypeKeys, numberIssueMessage, parseJsonRequestBody, POISONED_MESSAGE } from '../../src/http/body';
 import { basicCredentials } from '../../src/http/bull-board';
 import { ApiError, DOMAIN_STATUS, errorBody, toApiError } from '../../src/http/errors';
 import { ConnectionUnavailableError } from '../../src/qbo/tokens';
@@ -119,5 +120,19 @@ describe('JSON request bodies', () => {
     }
     // A "constructor" or "prototype" field alone is only data.
     expect(hasPrototypeKeys(JSON.parse('{"constructor":"x","prototype":{},"c":{"constructor":{"name":"y"}}}'))).toBe(false);
+  });
+});
+
+describe('numbers JSON cannot hold', () => {
+  it('are named as such, not "expected number, received number"', () => {
+    const schema = z.object({ hours: z.number().int(), rate: z.number().optional() });
+    const res = schema.safeParse({ hours: JSON.parse('1e400') as number, rate: -Infinity }, { error: numberIssueMessage });
+    expect(res.success).toBe(false);
+    expect(res.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['hours', 'must be a finite number'],
+      ['rate', 'must be a finite number'],
+    ]);
+    // Other issues keep zod's own message.
+    expect(schema.safeParse({ hours: 'x' }, { error: numberIssueMessage }).error?.issues[0]?.message).toBe('Invalid input: expected number, received string');
   });
 });
