@@ -16,7 +16,7 @@ import { ConnectionUnavailableError } from '../qbo/tokens';
 import { baseDeps, createRuntime, type Runtime } from '../runtime';
 import { requestSync } from '../sync/request';
 import { SyncError } from '../sync/run-sync';
-import { waitForRun } from '../sync/wait';
+import { readRun, waitForRun } from '../sync/wait';
 import { printCandidates, printDirectory, printExport, printImport, printLinkResult, printMembersTab, printSyncRun, printTimeEntries } from './print';
 
 /**
@@ -180,9 +180,11 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     if (values['no-wait']) return 0;
     if ((await rt.queues.sync.getWorkersCount()) === 0) out('No worker is listening yet: start one with `npm run start:worker`. Waiting…');
     const timeoutMs = (int(values.timeout, 'timeout') ?? 600) * 1000;
-    const done = await waitForRun(req.syncRunId, timeoutMs);
-    if (!done) {
-      out(`The sync did not finish within ${timeoutMs / 1000} s; it stays queued (check with \`npm run cli -- members --org ${orgId}\`).`);
+    // It may have finished between the last poll and this read: then it is shown as finished.
+    const done = (await waitForRun(req.syncRunId, timeoutMs)) ?? (await readRun(req.syncRunId));
+    if (!done || (done.state !== 'succeeded' && done.state !== 'failed')) {
+      const now = done?.state === 'running' ? 'it is still running' : done?.state === 'queued' ? 'it stays queued' : 'its run is gone';
+      out(`The sync did not finish within ${timeoutMs / 1000} s; ${now} (check with \`npm run cli -- members --org ${orgId}\`).`);
       return 1;
     }
     printSyncRun(out, done);

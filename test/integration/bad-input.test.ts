@@ -361,5 +361,18 @@ describe('bad input', () => {
       expect(reversed.stderr.trim()).toBe('Refused (invalid_period): The period is reversed: from 2026-11-27 is after to 2026-11-23');
       expect(reversed.stdout).toBe('');
     });
+
+    it('sync that times out says the state the run is in', async () => {
+      const realm = '4620816365000308';
+      app.sandbox.loadCompany(realm, generateCompany(3, { seed: 10 }));
+      const orgId = await app.createOrg();
+      expect((await app.connect(orgId, realm)).run?.state).toBe('succeeded');
+      // The full listing answers after 2.5 s (within QBO_HTTP_TIMEOUT_MS): the run is running when the CLI gives up.
+      app.sandbox.injectFault({ kind: 'slow', endpoint: 'query', delayMs: 2500, times: 1, realmId: realm });
+      const res = await cli(['sync', '--org', orgId, '--full', '--timeout', '1']);
+      expect(res.code).toBe(1);
+      expect(res.stdout).toContain('The sync did not finish within 1 s; it is still running');
+      expect(res.stdout).not.toContain('queued (check');
+    });
   });
 });
