@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
 import { requestLinkAction } from '../directory/link-requests';
 import { addMember, listMembers } from '../directory/members';
@@ -16,7 +16,7 @@ import { ConnectionUnavailableError } from '../qbo/tokens';
 import { baseDeps, createRuntime, type Runtime } from '../runtime';
 import { requestSync } from '../sync/request';
 import { SyncError } from '../sync/run-sync';
-import { waitForRun } from '../sync/wait';
+import { readRun, waitForRun } from '../sync/wait';
 import { printCandidates, printDirectory, printExport, printImport, printLinkResult, printMembersTab, printSyncRun, printTimeEntries } from './print';
 
 /**
@@ -81,42 +81,64 @@ async function consentCallbackUrl(rt: Runtime, orgId: string, given: string | un
   );
 }
 
+const OPTIONS = {
+  invite: { type: 'boolean' },
+  member: { type: 'string' },
+  date: { type: 'string' },
+  hours: { type: 'string' },
+  minutes: { type: 'string' },
+  start: { type: 'string' },
+  end: { type: 'string' },
+  description: { type: 'string' },
+  customer: { type: 'string' },
+  rate: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  id: { type: 'string' },
+  inactive: { type: 'boolean' },
+  'auto-import': { type: 'boolean' },
+  'invite-by-default': { type: 'boolean' },
+  org: { type: 'string' },
+  name: { type: 'string' },
+  email: { type: 'string' },
+  plan: { type: 'string' },
+  seats: { type: 'string' },
+  'sync-interval': { type: 'string' },
+  'callback-url': { type: 'string' },
+  full: { type: 'boolean' },
+  'no-wait': { type: 'boolean' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+/**
+ * `--seats -3`: parseArgs takes "-3" for an option and answers "argument is ambiguous". A
+ * negative number after an option that takes a value is that option's value, so it reaches the
+ * domain rules, which refuse it with the same answer as `--seats=-3` (and as the API).
+ */
+function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const next = args[i + 1];
+    const name = a.startsWith('--') ? a.slice(2) : '';
+    const option = (OPTIONS as Record<string, { type: string }>)[name];
+    if (option?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 async function run(rt: Runtime, argv: string[]): Promise<number> {
   const [cmd, sub, ...rest] = argv;
   const subcommand = cmd === 'org' || cmd === 'member' || cmd === 'qbo' || cmd === 'time' || (cmd === 'export' && sub === 'show');
   const args = subcommand ? rest : [sub ?? '', ...rest].filter(Boolean);
   const { values, positionals } = parseArgs({
-    args,
+    args: joinNegativeValues(args),
     allowPositionals: true,
-    options: {
-      invite: { type: 'boolean' },
-      member: { type: 'string' },
-      date: { type: 'string' },
-      hours: { type: 'string' },
-      minutes: { type: 'string' },
-      start: { type: 'string' },
-      end: { type: 'string' },
-      description: { type: 'string' },
-      customer: { type: 'string' },
-      rate: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      id: { type: 'string' },
-      inactive: { type: 'boolean' },
-      'auto-import': { type: 'boolean' },
-      'invite-by-default': { type: 'boolean' },
-      org: { type: 'string' },
-      name: { type: 'string' },
-      email: { type: 'string' },
-      plan: { type: 'string' },
-      seats: { type: 'string' },
-      'sync-interval': { type: 'string' },
-      'callback-url': { type: 'string' },
-      full: { type: 'boolean' },
-      'no-wait': { type: 'boolean' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean' },
-    },
+    options: OPTIONS,
     strict: true,
   });
   const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -158,9 +180,11 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     if (values['no-wait']) return 0;
     if ((await rt.queues.sync.getWorkersCount()) === 0) out('No worker is listening yet: start one with `npm run start:worker`. Waiting…');
     const timeoutMs = (int(values.timeout, 'timeout') ?? 600) * 1000;
-    const done = await waitForRun(req.syncRunId, timeoutMs);
-    if (!done) {
-      out(`The sync did not finish within ${timeoutMs / 1000} s; it stays queued (check with \`npm run cli -- members --org ${orgId}\`).`);
+    // It may have finished between the last poll and this read: then it is shown as finished.
+    const done = (await waitForRun(req.syncRunId, timeoutMs)) ?? (await readRun(req.syncRunId));
+    if (!done || (done.state !== 'succeeded' && done.state !== 'failed')) {
+      const now = done?.state === 'running' ? 'it is still running' : done?.state === 'queued' ? 'it stays queued' : 'its run is gone';
+      out(`The sync did not finish within ${timeoutMs / 1000} s; ${now} (check with \`npm run cli -- members --org ${orgId}\`).`);
       return 1;
     }
     printSyncRun(out, done);
@@ -216,7 +240,11 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     const e = await createTimeEntry(need(values, 'org'), {
       memberId: need(values, 'member'),
       date: values.date,
-      ...(values.start !== undefined || values.end !== undefined ? { start: values.start, end: values.end } : { hours: int(values.hours, 'hours') ?? 0, minutes: int(values.minutes, 'minutes') ?? 0 }),
+      // Everything given goes to the domain, which refuses a duration together with a span.
+      hours: int(values.hours, 'hours'),
+      minutes: int(values.minutes, 'minutes'),
+      start: values.start,
+      end: values.end,
       description: values.description,
       ...(values.customer !== undefined ? { billable: { customerId: values.customer, hourlyRate: rate } } : {}),
     });

@@ -11,15 +11,22 @@ export interface NewOrganization {
   inviteByDefault?: boolean;
 }
 
+/** The most seats a paid plan may have; the CLI and the API refuse more with invalid_seat_limit. */
+export const MAX_SEAT_LIMIT = 1_000_000;
+
 export async function createOrganization(input: NewOrganization): Promise<OrganizationDoc> {
   const name = input.name?.trim();
   if (!name) throw new DomainError('invalid_name', 'An organisation needs a name');
   const plan = input.plan ?? 'free';
   if (plan !== 'free' && plan !== 'paid') throw new DomainError('invalid_plan', `Unknown plan "${String(plan)}" (free or paid)`);
-  const seatLimit = plan === 'paid' ? input.seatLimit : null;
-  if (plan === 'paid' && (seatLimit === undefined || seatLimit === null || !Number.isInteger(seatLimit) || seatLimit < 0)) {
-    throw new DomainError('invalid_seat_limit', 'A paid plan needs a whole, non-negative number of seats');
+  // Checked whatever the plan: a bad number is a mistake to report, not something to drop.
+  const given = input.seatLimit ?? null;
+  if (given !== null && (typeof given !== 'number' || !Number.isInteger(given) || given < 0 || given > MAX_SEAT_LIMIT)) {
+    throw new DomainError('invalid_seat_limit', `The seat limit must be a whole number from 0 to ${MAX_SEAT_LIMIT}`);
   }
+  if (plan === 'paid' && given === null) throw new DomainError('invalid_seat_limit', 'A paid plan needs a whole, non-negative number of seats');
+  // Free plans are unlimited: a limit given with one is not stored.
+  const seatLimit = plan === 'paid' ? given : null;
   const interval = input.syncIntervalMinutes ?? null;
   if (interval !== null && (!Number.isInteger(interval) || interval < 1 || interval > 1440)) {
     throw new DomainError('invalid_sync_interval', 'The sync interval is a whole number of minutes from 1 to 1440');

@@ -3,6 +3,7 @@ import { z } from 'zod/v4';
 import { ConfigError, type ApiConfig, type Config } from '../config';
 import type { Runtime } from '../runtime';
 import { bearerKey, resolveKey, type Principal } from './auth';
+import { numberIssueMessage, registerJsonBodies } from './body';
 import { registerBullBoard } from './bull-board';
 import { ApiError, errorBody, toApiError } from './errors';
 import { buildOpenApi } from './openapi';
@@ -38,8 +39,10 @@ function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'p
     return undefined as T;
   }
   // A route that declares no params or query takes none: unknown ones are refused.
-  const res = (schema ?? (EMPTY as unknown as z.ZodType<T>)).safeParse(where === 'body' ? value : (value ?? {}));
+  const res = (schema ?? (EMPTY as unknown as z.ZodType<T>)).safeParse(where === 'body' ? value : (value ?? {}), { error: numberIssueMessage });
   if (res.success) return res.data;
+  // An empty body (or none) where the route needs one.
+  if (where === 'body' && value === undefined) throw new ApiError(400, 'validation_failed', 'This route needs a JSON request body');
   const issues = res.error.issues.map((i) => ({ in: where, path: i.path.join('.'), message: i.message }));
   throw new ApiError(400, 'validation_failed', `Invalid ${where}: ${issues.map((i) => `${i.path || where} ${i.message}`).join('; ')}`, { issues });
 }
@@ -124,6 +127,7 @@ export async function buildApi(rt: Runtime, opts: BuildApiOptions = {}): Promise
   app.decorateRequest('principal', null);
   // The API speaks JSON only: other bodies (text/plain is built in) answer 415.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodies(app);
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -3,7 +3,7 @@ import { EntryExport, EntryFailure, Member, QboConnection, TimeEntry, type Block
 import { getOrganization } from '../directory/organizations';
 import { DomainError } from '../errors';
 import { connectionGate, loadGates } from './gate';
-import { isCalendarDate, validateEntry, type TimeEntryInput } from './validate';
+import { mergeEntryPatch, sameEntry, validateEntry, validateRange, type TimeEntryInput, type TimeEntryPatch } from './validate';
 
 /**
  * Time entries and their export state. The state is derived, not stored on the entry:
@@ -35,18 +35,30 @@ export async function createTimeEntry(orgId: string, input: TimeEntryInput): Pro
   return doc.toObject() as TimeEntryDoc;
 }
 
-/** Replaces what the entry says (not whose it is); bumps its revision. */
-export async function updateTimeEntry(orgId: string, entryId: string, input: TimeEntryInput): Promise<TimeEntryDoc> {
+/**
+ * Changes what the entry says (not whose it is): the fields given replace the stored ones, the
+ * rest stay (mergeEntryPatch), and the result is checked like a new entry. A change bumps the
+ * revision, which is how the next export reports an already exported entry as edited; an
+ * edit that changes nothing leaves the revision alone. The write is conditional on the
+ * revision read, so two edits at once do not merge into something neither asked for.
+ */
+export async function updateTimeEntry(orgId: string, entryId: string, patch: TimeEntryPatch): Promise<TimeEntryDoc> {
   const org = await getOrganization(orgId);
   if (!Types.ObjectId.isValid(entryId)) throw new DomainError('time_entry_not_found', `"${entryId}" is not a time entry id`);
-  const valid = validateEntry(input);
-  const doc = await TimeEntry.findOneAndUpdate(
-    { _id: entryId, orgId: org._id },
-    { $set: valid, $inc: { revision: 1 } },
-    { new: true },
-  ).lean<TimeEntryDoc>();
-  if (!doc) throw new DomainError('time_entry_not_found', `Time entry ${entryId} is not in this organisation`);
-  return doc;
+  if ((patch as TimeEntryInput).memberId !== undefined) throw new DomainError('invalid_member_id', 'An entry cannot be moved to another member');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const stored = await TimeEntry.findOne({ _id: entryId, orgId: org._id }).lean<TimeEntryDoc>();
+    if (!stored) throw new DomainError('time_entry_not_found', `Time entry ${entryId} is not in this organisation`);
+    const valid = validateEntry(mergeEntryPatch(stored, patch));
+    if (sameEntry(stored, valid)) return stored;
+    const doc = await TimeEntry.findOneAndUpdate(
+      { _id: entryId, orgId: org._id, revision: stored.revision },
+      { $set: valid, $inc: { revision: 1 } },
+      { new: true },
+    ).lean<TimeEntryDoc>();
+    if (doc) return doc;
+  }
+  throw new Error(`Time entry ${entryId} kept changing while it was being edited`);
 }
 
 export async function entriesInPeriod(orgId: Types.ObjectId, from: string, to: string, memberId?: Types.ObjectId): Promise<TimeEntryDoc[]> {
@@ -70,9 +82,8 @@ export async function exportRecords(entryIds: readonly Types.ObjectId[]): Promis
 
 export async function listTimeEntries(orgId: string, q: { from?: unknown; to?: unknown; memberId?: unknown } = {}): Promise<EntryView[]> {
   const org = await getOrganization(orgId);
-  const from = q.from ?? '2000-01-01';
-  const to = q.to ?? '2100-12-31';
-  if (!isCalendarDate(from) || !isCalendarDate(to)) throw new DomainError('invalid_date', 'from and to must be real days written YYYY-MM-DD');
+  // A reversed range is refused as the export refuses it, not answered with no entries.
+  const { from, to } = validateRange(q.from ?? '2000-01-01', q.to ?? '2100-12-31');
   const memberId = q.memberId === undefined ? undefined : await memberOf(org._id, q.memberId);
   const entries = await entriesInPeriod(org._id, from, to, memberId);
   const { exported, failures } = await exportRecords(entries.map((e) => e._id));

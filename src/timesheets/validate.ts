@@ -99,10 +99,57 @@ export function validateEntry(input: TimeEntryInput): ValidEntry {
   return { date, hours, minutes, start, end, description: description.trim(), billable };
 }
 
-/** A period to export: real days, not reversed, at most a year. */
-export function validatePeriod(from: unknown, to: unknown): { from: string; to: string } {
+/** What an edit may say: any of an entry's fields except whose it is. */
+export type TimeEntryPatch = Omit<TimeEntryInput, 'memberId'>;
+
+/**
+ * An edit applied to a stored entry, as input for validateEntry: fields the patch does not
+ * give keep their stored values. Giving hours or minutes replaces a stored start/end, giving
+ * start or end replaces stored hours/minutes (the other of the pair is kept when it is of the
+ * same kind); giving both kinds is refused by validateEntry. `billable: null` removes billing.
+ */
+export function mergeEntryPatch(stored: ValidEntry, patch: TimeEntryPatch): TimeEntryInput {
+  const given = (k: keyof TimeEntryPatch) => patch[k] !== undefined;
+  const pick = (k: keyof TimeEntryPatch, keep: unknown) => (given(k) ? patch[k] : (keep ?? undefined));
+  const duration = given('hours') || given('minutes');
+  const span = given('start') || given('end');
+  const storedSpan = (stored.start ?? null) !== null || (stored.end ?? null) !== null;
+  const merged: TimeEntryInput = {
+    date: pick('date', stored.date),
+    description: pick('description', stored.description),
+    billable: pick('billable', (stored.billable?.customerId ?? null) === null ? null : stored.billable),
+  };
+  if (duration || (!span && !storedSpan)) {
+    merged.hours = pick('hours', storedSpan ? null : stored.hours);
+    merged.minutes = pick('minutes', storedSpan ? null : stored.minutes);
+  }
+  if (span || (!duration && storedSpan)) {
+    merged.start = pick('start', stored.start);
+    merged.end = pick('end', stored.end);
+  }
+  return merged;
+}
+
+/** Does `next` say exactly what `stored` says? (Then an edit changes nothing, not even the revision.) */
+export function sameEntry(stored: ValidEntry, next: ValidEntry): boolean {
+  const keys = ['date', 'hours', 'minutes', 'start', 'end', 'description'] as const;
+  return (
+    keys.every((k) => (stored[k] ?? null) === next[k]) &&
+    (stored.billable?.customerId ?? null) === next.billable.customerId &&
+    (stored.billable?.hourlyRate ?? null) === next.billable.hourlyRate
+  );
+}
+
+/** A range of days (listing, export): real days, not reversed. */
+export function validateRange(from: unknown, to: unknown): { from: string; to: string } {
   if (!isCalendarDate(from) || !isCalendarDate(to)) throw bad('invalid_date', 'from and to must be real days written YYYY-MM-DD');
   if (from > to) throw bad('invalid_period', `The period is reversed: from ${from} is after to ${to}`);
-  if (Date.parse(to) - Date.parse(from) > 366 * DAY_MS) throw bad('invalid_period', 'A period is at most a year');
   return { from, to };
+}
+
+/** A period to export: real days, not reversed, at most a year. */
+export function validatePeriod(from: unknown, to: unknown): { from: string; to: string } {
+  const range = validateRange(from, to);
+  if (Date.parse(range.to) - Date.parse(range.from) > 366 * DAY_MS) throw bad('invalid_period', 'A period is at most a year');
+  return range;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Job, Queue } from 'bullmq';
 import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QboConnection, QboEmployee, type QboConnectionDoc, type QboEmployeeDoc } from '../../src/db/models';
+import { Member, Organization, QboConnection, QboEmployee, TimeEntry, type MemberDoc, type OrganizationDoc, type QboConnectionDoc, type QboEmployeeDoc } from '../../src/db/models';
 import { membersTab } from '../../src/directory/members-tab';
 import { disconnectQbo } from '../../src/qbo/disconnect';
 import { requestSync } from '../../src/sync/request';
@@ -324,6 +324,55 @@ describe('bad input', () => {
       const none = await cli(['members']);
       expect(none.code).toBe(2);
       expect(none.stderr).toContain('--org is required');
+    });
+
+    it('org create refuses seats the API refuses (negative, over 1,000,000), written either way, and creates nothing', async () => {
+      const name = `Seats ${Math.random().toString(36).slice(2, 8)}`;
+      const message = 'Refused (invalid_seat_limit): The seat limit must be a whole number from 0 to 1000000';
+      for (const args of [['--seats=-3'], ['--seats', '-3'], ['--plan', 'paid', '--seats', '-3'], ['--plan', 'paid', '--seats', '99999999999999999999'], ['--plan', 'paid', '--seats=1000001']]) {
+        const res = await cli(['org', 'create', '--name', name, ...args]);
+        expect(res.code, args.join(' ')).toBe(1);
+        expect(res.stderr.trim(), args.join(' ')).toBe(message);
+        expect(res.stdout).toBe('');
+      }
+      expect(await Organization.countDocuments({ name })).toBe(0);
+      const ok = await cli(['org', 'create', '--name', name, '--plan', 'paid', '--seats', '1000000']);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain('paid plan');
+      expect(await Organization.findOne({ name }).lean<OrganizationDoc>()).toMatchObject({ plan: 'paid', seatLimit: 1_000_000 });
+    });
+
+    it('time add refuses a duration together with a start and end, and a negative one written with a space', async () => {
+      const orgId = await app.createOrg([{ fullName: 'Time Keeper' }]);
+      const member = await Member.findOne({ orgId }).lean<MemberDoc>();
+      const both = await cli(['time', 'add', '--org', orgId, '--member', String(member?._id), '--date', '2026-11-24', '--hours', '1', '--start', '2026-11-24T08:00:00-08:00', '--end', '2026-11-24T09:00:00-08:00']);
+      expect(both.code).toBe(1);
+      expect(both.stderr.trim()).toBe('Refused (invalid_duration): Give either hours and minutes, or start and end, not both');
+      expect(await TimeEntry.countDocuments({ orgId })).toBe(0);
+      const negative = await cli(['time', 'add', '--org', orgId, '--member', String(member?._id), '--date', '2026-11-24', '--hours', '-1']);
+      expect(negative.code).toBe(1);
+      expect(negative.stderr.trim()).toBe('Refused (invalid_duration): hours must be a whole number from 0 to 24');
+    });
+
+    it('time list refuses a reversed period like export does', async () => {
+      const orgId = await app.createOrg();
+      const reversed = await cli(['time', 'list', '--org', orgId, '--from', '2026-11-27', '--to', '2026-11-23']);
+      expect(reversed.code).toBe(1);
+      expect(reversed.stderr.trim()).toBe('Refused (invalid_period): The period is reversed: from 2026-11-27 is after to 2026-11-23');
+      expect(reversed.stdout).toBe('');
+    });
+
+    it('sync that times out says the state the run is in', async () => {
+      const realm = '4620816365000308';
+      app.sandbox.loadCompany(realm, generateCompany(3, { seed: 10 }));
+      const orgId = await app.createOrg();
+      expect((await app.connect(orgId, realm)).run?.state).toBe('succeeded');
+      // The full listing answers after 2.5 s (within QBO_HTTP_TIMEOUT_MS): the run is running when the CLI gives up.
+      app.sandbox.injectFault({ kind: 'slow', endpoint: 'query', delayMs: 2500, times: 1, realmId: realm });
+      const res = await cli(['sync', '--org', orgId, '--full', '--timeout', '1']);
+      expect(res.code).toBe(1);
+      expect(res.stdout).toContain('The sync did not finish within 1 s; it is still running');
+      expect(res.stdout).not.toContain('queued (check');
     });
   });
 });

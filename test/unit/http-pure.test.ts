@@ -1,7 +1,9 @@
 // Pure parts of the HTTP layer: keys, the one error mapping, Basic credentials.
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod/v4';
 import { DomainError } from '../../src/errors';
 import { bearerKey, hashSecret, newOrgKey, parseKey, sameSecret } from '../../src/http/auth';
+import { hasPrototypeKeys, numberIssueMessage, parseJsonRequestBody, POISONED_MESSAGE } from '../../src/http/body';
 import { basicCredentials } from '../../src/http/bull-board';
 import { ApiError, DOMAIN_STATUS, errorBody, toApiError } from '../../src/http/errors';
 import { ConnectionUnavailableError } from '../../src/qbo/tokens';
@@ -95,5 +97,42 @@ describe('error mapping', () => {
     expect(e).toMatchObject({ status: 500, code: 'internal_error' });
     expect(e.message).not.toContain('secret');
     expect(toApiError(new ApiError(418, 'teapot', 'short and stout')).status).toBe(418);
+  });
+});
+
+describe('JSON request bodies', () => {
+  const refusal = (text: string) => {
+    try {
+      parseJsonRequestBody(text);
+      return null;
+    } catch (err) {
+      return err instanceof ApiError ? { status: err.status, code: err.code, message: err.message } : err;
+    }
+  };
+
+  it('reads an empty body as no body, and says why it refuses the rest', () => {
+    expect(parseJsonRequestBody('')).toBeUndefined();
+    expect(parseJsonRequestBody('  \n')).toBeUndefined();
+    expect(parseJsonRequestBody('{"a":[1,{"b":null}]}')).toEqual({ a: [1, { b: null }] });
+    expect(refusal('{"a":')).toEqual({ status: 400, code: 'invalid_json', message: 'The request body is not valid JSON' });
+    for (const text of ['{"__proto__":{"x":1}}', '{"a":{"b":[{"\\u005f_proto__":1}]}}', '{"constructor":{"prototype":{}}}', '[{"constructor":{"prototype":null}}]']) {
+      expect(refusal(text), text).toEqual({ status: 400, code: 'invalid_json', message: POISONED_MESSAGE });
+    }
+    // A "constructor" or "prototype" field alone is only data.
+    expect(hasPrototypeKeys(JSON.parse('{"constructor":"x","prototype":{},"c":{"constructor":{"name":"y"}}}'))).toBe(false);
+  });
+});
+
+describe('numbers JSON cannot hold', () => {
+  it('are named as such, not "expected number, received number"', () => {
+    const schema = z.object({ hours: z.number().int(), rate: z.number().optional() });
+    const res = schema.safeParse({ hours: JSON.parse('1e400') as number, rate: -Infinity }, { error: numberIssueMessage });
+    expect(res.success).toBe(false);
+    expect(res.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['hours', 'must be a finite number'],
+      ['rate', 'must be a finite number'],
+    ]);
+    // Other issues keep zod's own message.
+    expect(schema.safeParse({ hours: 'x' }, { error: numberIssueMessage }).error?.issues[0]?.message).toBe('Invalid input: expected number, received string');
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { QboEmployeeDoc } from '../../src/db/models';
 import { batchRequestId, entryRequestId, timeActivityBody } from '../../src/timesheets/activity';
 import { gateOf } from '../../src/timesheets/gate';
-import { isCalendarDate, validateEntry, validatePeriod } from '../../src/timesheets/validate';
+import { isCalendarDate, mergeEntryPatch, sameEntry, validateEntry, validatePeriod, validateRange } from '../../src/timesheets/validate';
 import { DomainError } from '../../src/errors';
 import { fixtureJson } from '../helpers/qbo-fixtures';
 
@@ -54,6 +54,10 @@ describe('validateEntry', () => {
     expect(code(() => validatePeriod('2026-11-06', '2026-11-02'))).toBe('invalid_period');
     expect(code(() => validatePeriod('2024-01-01', '2026-01-01'))).toBe('invalid_period');
     expect(validatePeriod('2026-11-02', '2026-11-02')).toEqual({ from: '2026-11-02', to: '2026-11-02' });
+    // Listing: no year limit, but reversed is reversed.
+    expect(validateRange('2000-01-01', '2100-12-31')).toEqual({ from: '2000-01-01', to: '2100-12-31' });
+    expect(code(() => validateRange('2026-11-27', '2026-11-20'))).toBe('invalid_period');
+    expect(code(() => validateRange('2026-11-27', 'soon'))).toBe('invalid_date');
   });
 });
 
@@ -103,5 +107,32 @@ describe('gateOf', () => {
     expect(gateOf([e('disconnected')])).toEqual({ ok: false, reason: 'member_disconnected' });
     expect(gateOf([])).toEqual({ ok: false, reason: 'member_not_linked' });
     expect(gateOf([e('disconnected'), e('connected')]).ok).toBe(true);
+  });
+});
+
+describe('editing an entry (mergeEntryPatch)', () => {
+  const duration = validateEntry({ date: '2026-11-24', hours: 7, minutes: 30, description: 'Site work', billable: { customerId: '58', hourlyRate: 80 } });
+  const span = validateEntry({ date: '2026-11-24', start: '2026-11-24T08:00:00-08:00', end: '2026-11-24T12:00:00-08:00' });
+  const edit = (stored: typeof duration, patch: Parameters<typeof mergeEntryPatch>[1]) => validateEntry(mergeEntryPatch(stored, patch));
+
+  it('keeps every field the edit does not give', () => {
+    expect(edit(duration, { hours: 8 })).toEqual({ ...duration, hours: 8 });
+    expect(edit(duration, { description: 'Other' })).toEqual({ ...duration, description: 'Other' });
+    expect(edit(span, { end: '2026-11-24T13:00:00-08:00' })).toEqual({ ...span, end: '2026-11-24T13:00:00-08:00' });
+    expect(sameEntry(duration, edit(duration, {}))).toBe(true);
+    expect(sameEntry(duration, edit(duration, { hours: 8 }))).toBe(false);
+  });
+
+  it('a duration replaces a stored span and the other way round; both at once is refused', () => {
+    expect(edit(span, { hours: 2 })).toMatchObject({ hours: 2, minutes: 0, start: null, end: null });
+    expect(edit(duration, { start: '2026-11-24T08:00:00-08:00', end: '2026-11-24T09:00:00-08:00' })).toMatchObject({ hours: null, minutes: null, start: '2026-11-24T08:00:00-08:00' });
+    expect(code(() => edit(duration, { start: '2026-11-24T08:00:00-08:00' }))).toBe('invalid_time');
+    expect(code(() => edit(span, { hours: 1, end: '2026-11-24T13:00:00-08:00' }))).toBe('invalid_duration');
+  });
+
+  it('checks the merged entry like a new one; billable null removes billing', () => {
+    expect(code(() => edit(span, { date: '2026-11-25' }))).toBe('invalid_date');
+    expect(code(() => edit(duration, { hours: 24 }))).toBe('invalid_duration');
+    expect(edit(duration, { billable: null }).billable).toEqual({ customerId: null, hourlyRate: null });
   });
 });

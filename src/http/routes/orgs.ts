@@ -1,5 +1,5 @@
 import { z } from 'zod/v4';
-import { createOrganization, getOrganization } from '../../directory/organizations';
+import { createOrganization, getOrganization, MAX_SEAT_LIMIT } from '../../directory/organizations';
 import { issueOrgKey } from '../auth';
 import { defineRoute, orgIdParam, type RouteFile } from '../route';
 import { organizationView, showOrganization } from '../views';
@@ -10,7 +10,9 @@ const newOrg = z
   .object({
     name: z.string().trim().min(1).max(200),
     plan: z.enum(['free', 'paid']).default('free'),
-    seatLimit: z.number().int().min(0).max(1_000_000).nullable().optional().describe('required on the paid plan'),
+    // The range is the domain's rule (createOrganization), so the API and the CLI refuse the same
+    // numbers with the same invalid_seat_limit answer.
+    seatLimit: z.number().nullable().optional().describe(`a whole number from 0 to ${MAX_SEAT_LIMIT}; required on the paid plan`),
     syncIntervalMinutes: z.number().int().min(1).max(1440).nullable().optional(),
     autoImport: z.boolean().optional(),
     inviteByDefault: z.boolean().optional(),

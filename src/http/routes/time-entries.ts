@@ -7,6 +7,7 @@ import { exportView, showExport, showTimeEntry, timeEntryView } from '../views';
 /** /api/v1/orgs/:orgId/time-entries and qbo/timesheet-exports: record time, export a period. */
 
 const day = z.string().describe('YYYY-MM-DD');
+const billable = z.object({ customerId: z.string(), hourlyRate: z.number() }).strict();
 const entryBody = z
   .object({
     memberId: z.string(),
@@ -16,7 +17,7 @@ const entryBody = z
     start: z.string().optional().describe('ISO date-time with offset, e.g. 2026-11-02T08:00:00-08:00 (with end, instead of hours/minutes)'),
     end: z.string().optional(),
     description: z.string().optional(),
-    billable: z.object({ customerId: z.string(), hourlyRate: z.number() }).strict().optional().describe('bill the time to a QuickBooks customer at this rate'),
+    billable: billable.optional().describe('bill the time to a QuickBooks customer at this rate'),
   })
   .strict();
 
@@ -41,10 +42,11 @@ export default {
       method: 'PATCH',
       url: '/orgs/:orgId/time-entries/:id',
       auth: 'org',
-      summary: 'Change what an entry says (an exported entry is then reported as edited, never sent again)',
+      summary:
+        'Change what an entry says: fields not given keep their values; hours/minutes replace a start/end and the other way round (an exported entry is then reported as edited, never sent again)',
       tags: ['timesheets'],
       params: orgIdParam.extend({ id: z.string() }),
-      body: entryBody.omit({ memberId: true }),
+      body: entryBody.omit({ memberId: true }).partial().extend({ billable: billable.nullable().optional().describe('null: no longer billable') }),
       responses: { 200: { description: 'Changed', schema: z.object({ timeEntry: timeEntryView }) } },
       errors: [404],
       async handler({ params, body }) {
