@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../src/config';
 import { createLogger } from '../src/logger';
 import { requeueWaitingImports } from '../src/imports/request';
+import { requeueUnfinishedExports } from '../src/timesheets/request';
 import { baseDeps, createRuntime } from '../src/runtime';
 import { reconcileSchedules, startWorkers } from './index';
 
@@ -10,6 +11,8 @@ import { reconcileSchedules, startWorkers } from './index';
  * for at most WORKER_DRAIN_TIMEOUT_MS; a second signal, or the deadline, stops the process at once
  * (its jobs are then taken over like a crashed worker's, which every processor is built for).
  */
+
+const RECOVER_INTERVAL_MS = 5 * 60_000;
 
 async function main(): Promise<void> {
   let config;
@@ -54,9 +57,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   const scheduled = await reconcileSchedules(rt);
-  // An import stored but never queued (a producer that died in between) is picked up here.
-  const imports = await requeueWaitingImports(baseDeps(rt));
-  logger.info({ scheduled, imports, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
+  // Imports and exports stored but not (or no longer) queued: a producer that died in between,
+  // or a Redis that lost its data. At start, then every RECOVER_INTERVAL_MS.
+  const recover = async () => ({ imports: await requeueWaitingImports(baseDeps(rt)), exports: await requeueUnfinishedExports(rt.queues) });
+  const recovered = await recover();
+  logger.info({ scheduled, ...recovered, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
+  setInterval(() => {
+    if (stopping) return;
+    recover().catch((err: unknown) => logger.warn({ err }, 'Could not look for imports and exports to queue again'));
+  }, RECOVER_INTERVAL_MS).unref();
 }
 
 main().catch((err: unknown) => {

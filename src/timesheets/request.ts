@@ -42,6 +42,17 @@ export async function requestRelease(queues: Queues, orgId: Types.ObjectId, entr
   return String(id);
 }
 
+/**
+ * Queues again the exports that are not finished, in case their job was lost (a producer that
+ * died between storing and queueing, or a Redis that lost its data). The job id is the export's,
+ * so an export whose job still exists is left alone.
+ */
+export async function requeueUnfinishedExports(queues: Queues): Promise<number> {
+  const open = await TimesheetExport.find({ state: { $in: ['queued', 'running'] } }, { orgId: 1 }).lean<Pick<TimesheetExportDoc, '_id' | 'orgId'>[]>();
+  for (const e of open) await queues.timesheetExport.add('export', { orgId: String(e.orgId), exportId: String(e._id) }, { ...EXPORT_JOB_OPTIONS, jobId: exportJobId(String(e._id)) });
+  return open.length;
+}
+
 export async function getExport(orgId: string, exportId: string): Promise<TimesheetExportDoc> {
   const org = await getOrganization(orgId);
   const doc = Types.ObjectId.isValid(exportId) ? await TimesheetExport.findOne({ _id: exportId, orgId: org._id }).lean<TimesheetExportDoc>() : null;

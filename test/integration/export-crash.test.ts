@@ -7,7 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EntryExport, Member, type MemberDoc } from '../../src/db/models';
+import { Types } from 'mongoose';
+import { exportJobId } from '../../queues/timesheet-export';
+import { EntryExport, Member, TimesheetExport, type MemberDoc } from '../../src/db/models';
 import { createTimeEntry } from '../../src/timesheets/entries';
 import { requestExport, waitForExport } from '../../src/timesheets/request';
 import { waitForRun } from '../../src/sync/wait';
@@ -25,6 +27,7 @@ describe('a worker killed mid-export', () => {
   let vars: Record<string, string>;
   let logDir = '';
   const children: Child[] = [];
+  let orgId = '';
 
   beforeAll(async () => {
     env = await setupTestEnv('export-crash');
@@ -44,7 +47,7 @@ describe('a worker killed mid-export', () => {
     app.sandbox.loadCompany(REALM, {
       employees: Array.from({ length: MEMBERS }, (_, i) => ({ Id: String(i + 1), SyncToken: '0', GivenName: 'Crew', FamilyName: `Member${i + 1}`, DisplayName: `Crew Member${i + 1}`, Active: true })),
     });
-    const orgId = await app.createOrg(Array.from({ length: MEMBERS }, (_, i) => ({ fullName: `Crew Member${i + 1}` })));
+    orgId = await app.createOrg(Array.from({ length: MEMBERS }, (_, i) => ({ fullName: `Crew Member${i + 1}` })));
     const first = startChild('first', vars, { logDir });
     children.push(first);
     const { firstRunId } = await app.connect(orgId, REALM, { wait: false });
@@ -85,4 +88,22 @@ describe('a worker killed mid-export', () => {
     for (const [rid, n] of byRequest) expect(n, rid).toBeLessThanOrEqual(rid.startsWith('te-') ? 1 : 30);
     expect(await EntryExport.countDocuments({ orgId })).toBe(500);
   }, 180_000);
+
+  it('an export stored but never queued (its job lost) is queued again when a worker starts', async () => {
+    for (const c of children) killTree(c, 'SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
+    app.sandbox.clearFaults();
+    const member = (await Member.findOne({ orgId }).lean<MemberDoc>())!;
+    await createTimeEntry(orgId, { memberId: String(member._id), date: '2026-10-05', hours: 3, minutes: 0, description: 'lost-job entry' });
+    // What a producer that died between storing and queueing (or a Redis that lost its data) leaves.
+    const lost = await TimesheetExport.create({ orgId: new Types.ObjectId(orgId), requestedBy: 'admin', from: '2026-10-01', to: '2026-10-31', state: 'queued' });
+    expect(await app.rt.queues.timesheetExport.getJob(exportJobId(String(lost._id)))).toBeUndefined();
+
+    const third = startChild('third', vars, { logDir });
+    children.push(third);
+    const done = await waitForExport(String(lost._id), 60_000);
+    if (!done) throw new Error(`the lost export was not picked up\n${tail(third)}`);
+    expect(done).toMatchObject({ state: 'succeeded', counts: { total: 1, exported: 1 } });
+    expect(app.sandbox.timeActivities(REALM).filter((t) => t.Description === 'lost-job entry')).toHaveLength(1);
+  }, 90_000);
 });
