@@ -6,7 +6,7 @@ import { membersTab } from '../directory/members-tab';
 import { createOrganization } from '../directory/organizations';
 import { DomainError } from '../errors';
 import { listImportCandidates } from '../imports/candidates';
-import { requestImport } from '../imports/request';
+import { getImport, requestImport } from '../imports/request';
 import { waitForImport } from '../imports/wait';
 import { createLogger } from '../logger';
 import { createTimeEntry, listTimeEntries } from '../timesheets/entries';
@@ -216,9 +216,11 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     if (values['no-wait']) return 0;
     if ((await rt.queues.memberImport.getWorkersCount()) === 0) out('No worker is listening yet: start one with `npm run start:worker`. Waiting…');
     const timeoutMs = (int(values.timeout, 'timeout') ?? 600) * 1000;
-    const done = await waitForImport(req.importId, timeoutMs);
-    if (!done) {
-      out(`The import did not finish within ${timeoutMs / 1000} s; it stays queued.`);
+    // It may have finished between the last poll and this read: then it is shown as finished.
+    const done = (await waitForImport(req.importId, timeoutMs)) ?? (await getImport(orgId, req.importId));
+    if (done.state === 'queued' || done.state === 'running') {
+      const now = done.state === 'running' ? 'it is still running' : 'it stays queued';
+      out(`The import did not finish within ${timeoutMs / 1000} s; ${now} (check with \`npm run cli -- directory --org ${orgId}\`).`);
       return 1;
     }
     printImport(out, done);
