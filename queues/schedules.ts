@@ -28,3 +28,9 @@ export async function listSyncSchedules(queues: Queues): Promise<{ id: string; e
   const all = await queues.sync.getJobSchedulers(0, -1);
   return all.map((s) => ({ id: s.key, every: s.every ? Number(s.every) : null }));
 }
+
+/** The organisation a scheduler id of ours names, or null for one that is not ours. */
+export function orgOfScheduler(id: string): string | null {
+  const prefix = schedulerId('');
+  return id.startsWith(prefix) && id.length > prefix.length ? id.slice(prefix.length) : null;
+}

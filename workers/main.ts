@@ -56,15 +56,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  const scheduled = await reconcileSchedules(rt);
-  // Imports and exports stored but not (or no longer) queued: a producer that died in between,
-  // or a Redis that lost its data. At start, then every RECOVER_INTERVAL_MS.
-  const recover = async () => ({ imports: await requeueWaitingImports(baseDeps(rt)), exports: await requeueUnfinishedExports(rt.queues) });
+  // What Redis should hold but may not: a schedule per connected organisation, and a job for
+  // every import and export stored as unfinished (a producer that died in between, a request
+  // cut short by a Redis outage, a Redis that lost its data). At start, then every RECOVER_INTERVAL_MS.
+  const recover = async () => ({
+    scheduled: await reconcileSchedules(rt),
+    imports: await requeueWaitingImports(baseDeps(rt)),
+    exports: await requeueUnfinishedExports(rt.queues),
+  });
   const recovered = await recover();
-  logger.info({ scheduled, ...recovered, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
+  logger.info({ ...recovered, queuePrefix: config.QUEUE_PREFIX }, 'Workers started');
   setInterval(() => {
     if (stopping) return;
-    recover().catch((err: unknown) => logger.warn({ err }, 'Could not look for imports and exports to queue again'));
+    recover().catch((err: unknown) => logger.warn({ err }, 'Could not restore schedules and unfinished requests'));
   }, RECOVER_INTERVAL_MS).unref();
 }
 

@@ -54,11 +54,13 @@ export async function completeConnection(deps: ConnectDeps, orgId: string, callb
     throw realmTaken(realmId);
   }
   // Employees are stored by QBO id within the organisation: another company's ids would land on them.
-  const own = await QboConnection.findOne({ orgId: org._id }, { realmId: 1 }).lean<Pick<QboConnectionDoc, 'realmId'>>();
-  if (own && own.realmId !== realmId && (await QboEmployee.exists({ orgId: org._id }))) {
+  // Asked of the stored employees, not of the connection: a connection can be gone (another
+  // organisation took the company over) while its employees stay.
+  const foreign = await QboEmployee.findOne({ orgId: org._id, realmId: { $ne: realmId } }, { realmId: 1 }).lean<{ realmId: string }>();
+  if (foreign) {
     throw new DomainError(
       'realm_changed',
-      `This organisation holds the employees of QuickBooks company ${own.realmId}; connect that company again, or use a new organisation for company ${realmId}`,
+      `This organisation holds the employees of QuickBooks company ${foreign.realmId}; connect that company again, or use a new organisation for company ${realmId}`,
     );
   }
 

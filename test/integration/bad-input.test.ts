@@ -235,6 +235,11 @@ describe('bad input', () => {
       // The first organisation keeps its members and stored employees, and cannot take the company back.
       expect(await QboEmployee.countDocuments({ orgId: new Types.ObjectId(first) })).toBe(3);
       await expect(app.connect(first, realm)).rejects.toMatchObject({ code: 'realm_taken' });
+      // Nor a different company: its ids would land on the first company's stored employees.
+      const firstElsewhere = '4620816365000308';
+      app.sandbox.loadCompany(firstElsewhere, generateCompany(2, { seed: 10 }));
+      await expect(app.connect(first, firstElsewhere)).rejects.toMatchObject({ code: 'realm_changed', message: expect.stringContaining(realm) });
+      expect(await QboEmployee.countDocuments({ orgId: new Types.ObjectId(first), deleted: false })).toBe(3);
 
       // The second one now holds that company's employees: another company would mix with them.
       const otherRealm = '4620816365000307';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listSyncSchedules, removeSyncSchedule } from '../../queues/schedules';
+import { ensureSyncSchedule, listSyncSchedules, removeSyncSchedule } from '../../queues/schedules';
 import { schedulerId } from '../../queues/sync';
 import { Organization, SyncRun, type SyncRunDoc } from '../../src/db/models';
 import { requestSync } from '../../src/sync/request';
@@ -105,6 +105,7 @@ describe('job schedulers and worker lifecycle across processes', () => {
   let orgA: string;
   let orgB: string;
   let firstRuns: string[];
+  let neverConnected: string;
 
   const schedulers = async () => {
     const list = await listSyncSchedules(app.rt.queues);
@@ -126,7 +127,7 @@ describe('job schedulers and worker lifecycle across processes', () => {
     app.sandbox.loadCompany(REALM_B, generateCompany(25, { seed: 2 }));
     orgA = await app.createOrg([], { syncIntervalMinutes: 15 });
     orgB = await app.createOrg(); // the default interval
-    await app.createOrg(); // never connected: never scheduled
+    neverConnected = await app.createOrg(); // never connected: never scheduled
     const a = await app.connect(orgA, REALM_A, { wait: false });
     const b = await app.connect(orgB, REALM_B, { wait: false });
     firstRuns = [a.firstRunId, b.firstRunId];
@@ -148,6 +149,8 @@ describe('job schedulers and worker lifecycle across processes', () => {
     // Forget the schedulers connecting made (as after a Redis loss): starting a worker restores them.
     for (const orgId of [orgA, orgB]) await removeSyncSchedule(app.rt.queues, orgId);
     expect(await schedulers()).toEqual([]);
+    // A schedule left behind for an organisation that is not connected is removed at start.
+    await ensureSyncSchedule(app.rt.queues, neverConnected, 30);
 
     const w1 = startWorker(vars);
     expect((await started(w1)).scheduled).toBe(2);
