@@ -39,7 +39,7 @@ export async function demoImport(rt: Runtime, orgId: string, mailbox: Mailbox, o
   const link = /https?:\/\/\S+/.exec(mailbox.messages[0]?.text ?? '')?.[0];
   if (link) out(`   each with a personal accept link, e.g. ${link.replace(/token=[^&]+/, 'token=…')}`);
 
-  out('\n9. The directory now (members without an e-mail were added without login access):');
+  out('\n9. The members the import added to the directory (those without an e-mail have no login access):');
   printDirectory((l) => out(`   ${l}`), (await listMembers(orgId)).filter((m) => m.origin === 'qbo_import'));
   out('\n   The members tab after the import:');
   printMembersTab((l) => out(`   ${l}`), await membersTab(orgId));

@@ -64,9 +64,9 @@ function need(values: Record<string, unknown>, name: string): string {
 
 function int(value: unknown, name: string): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be a whole number`);
-  return n;
+  // Decimal digits only: Number() would also take '', '0x10' and '1e3'.
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value.trim())) throw new UsageError(`--${name} must be a whole number`);
+  return Number(value);
 }
 
 /** Follows Intuit's consent. The QBO sandbox consents at once; real Intuit needs a person. */
@@ -238,6 +238,7 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'time' && sub === 'add') {
+    if (values.rate !== undefined && !/^\d+(\.\d+)?$/.test(values.rate.trim())) throw new UsageError('--rate must be a number such as 45 or 45.50');
     const rate = values.rate === undefined ? undefined : Number(values.rate);
     const e = await createTimeEntry(need(values, 'org'), {
       memberId: need(values, 'member'),

@@ -127,6 +127,10 @@ export function toApiError(err: unknown): ApiError {
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (err instanceof SyntaxError && statusCode === 400) return new ApiError(400, 'invalid_json', FRAMEWORK_MESSAGE.invalid_json as string);
   const down = dependencyDown(err);
+  // A command sent to a Redis that stalls may still run when it wakes up: say so.
+  if (down === 'redis' && err instanceof Error && /Command timed out/i.test(err.message)) {
+    return new ApiError(503, 'queue_unavailable', 'The queue store (Redis) did not answer in time; the request may still take effect when it catches up, so check before repeating it', {}, { 'Retry-After': '5' });
+  }
   if (down) {
     return new ApiError(503, down === 'database' ? 'database_unavailable' : 'queue_unavailable', `The ${down === 'database' ? 'database' : 'queue store (Redis)'} is not reachable; try again shortly`, {}, { 'Retry-After': '5' });
   }

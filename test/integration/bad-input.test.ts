@@ -340,6 +340,12 @@ describe('bad input', () => {
         expect(res.stderr.trim(), args.join(' ')).toBe(message);
         expect(res.stdout).toBe('');
       }
+      // Only decimal digits are a number here: not an empty value, hex or an exponent.
+      for (const seats of ['', '0x10', '1e3', '2.5', 'ten']) {
+        const res = await cli(['org', 'create', '--name', name, '--plan', 'paid', `--seats=${seats}`]);
+        expect(res.code, seats).not.toBe(0);
+        expect(res.stderr, seats).toContain('--seats must be a whole number');
+      }
       expect(await Organization.countDocuments({ name })).toBe(0);
       const ok = await cli(['org', 'create', '--name', name, '--plan', 'paid', '--seats', '1000000']);
       expect(ok.code).toBe(0);
