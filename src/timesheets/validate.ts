@@ -123,6 +123,10 @@ export function mergeEntryPatch(stored: ValidEntry, patch: TimeEntryPatch): Time
     merged.hours = pick('hours', storedSpan ? null : stored.hours);
     merged.minutes = pick('minutes', storedSpan ? null : stored.minutes);
   }
+  // Turning a duration into a span needs both ends: the stored entry has neither to keep.
+  if (span && !storedSpan && (!given('start') || !given('end'))) {
+    throw new DomainError('invalid_time', 'This entry has a duration: give start and end together to record it as a span instead');
+  }
   if (span || (!duration && storedSpan)) {
     merged.start = pick('start', stored.start);
     merged.end = pick('end', stored.end);

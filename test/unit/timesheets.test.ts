@@ -127,6 +127,8 @@ describe('editing an entry (mergeEntryPatch)', () => {
     expect(edit(span, { hours: 2 })).toMatchObject({ hours: 2, minutes: 0, start: null, end: null });
     expect(edit(duration, { start: '2026-11-24T08:00:00-08:00', end: '2026-11-24T09:00:00-08:00' })).toMatchObject({ hours: null, minutes: null, start: '2026-11-24T08:00:00-08:00' });
     expect(code(() => edit(duration, { start: '2026-11-24T08:00:00-08:00' }))).toBe('invalid_time');
+    // Said in terms of what the edit gave, not of the end it did not mention.
+    expect(() => edit(duration, { start: '2026-11-24T08:00:00-08:00' })).toThrow(/give start and end together/);
     expect(code(() => edit(span, { hours: 1, end: '2026-11-24T13:00:00-08:00' }))).toBe('invalid_duration');
   });
 
