@@ -1,6 +1,7 @@
 import { z } from 'zod/v4';
 import type { ImportDoc, MemberDoc, OrganizationDoc, QboConnectionDoc, SyncRunDoc, TimeEntryDoc, TimesheetExportDoc } from '../db/models';
 import type { CandidateRow } from '../imports/candidates';
+import { companyOf } from '../qbo/connect';
 import type { EntryView } from '../timesheets/entries';
 
 /** What the API shows of stored documents, with the schemas that document it. */
@@ -74,7 +75,7 @@ export function showConnection(c: QboConnectionDoc): z.infer<typeof connectionVi
   return {
     status: c.status,
     statusReason: c.statusReason ?? null,
-    realmId: c.realmId,
+    realmId: companyOf(c.realmId),
     environment: c.environment,
     lastFullSyncAt: iso(c.lastFullSyncAt),
     lastCdcAt: iso(c.lastCdcAt),

@@ -34,6 +34,14 @@ export function connectDeps(rt: Runtime): ConnectDeps {
   };
 }
 
+const MOVED = '~moved~';
+
+/** The realm id kept on a connection whose company another organisation took over. */
+export const movedRealmId = (realmId: string, orgId: string) => `${realmId}${MOVED}${orgId}`;
+
+/** The QuickBooks company a stored connection names, moved or not. */
+export const companyOf = (storedRealmId: string) => storedRealmId.split(MOVED)[0] as string;
+
 const realmTaken = (realmId: string) =>
   new DomainError('realm_taken', `QuickBooks company ${realmId} is already connected to another organisation`);
 
@@ -65,9 +73,15 @@ export async function completeConnection(deps: ConnectDeps, orgId: string, callb
   }
 
   const tokens = await deps.qbo.exchangeCode(callbackUrl);
-  // An organisation that disconnected the company lets it go: its revoked connection makes way
-  // (its members and stored employees stay). Only while it is still disconnected.
-  if (other) await QboConnection.deleteOne({ orgId: other.orgId, realmId, status: 'disconnected' });
+  // An organisation that disconnected the company lets it go, only while it is still
+  // disconnected: its revoked connection stays as a record, under a realm id no company has
+  // (the index keeps realm ids unique), and its members and stored employees stay too.
+  if (other) {
+    await QboConnection.updateOne(
+      { orgId: other.orgId, realmId, status: 'disconnected' },
+      { $set: { realmId: movedRealmId(realmId, String(other.orgId)), statusReason: 'company_connected_elsewhere' } },
+    );
+  }
   try {
     await QboConnection.updateOne(
       { orgId: org._id },

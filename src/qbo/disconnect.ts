@@ -5,6 +5,7 @@ import { getOrganization } from '../directory/organizations';
 import { DomainError } from '../errors';
 import type { Logger } from '../logger';
 import type { QboClient } from './client';
+import { companyOf } from './connect';
 import { decryptSecret } from '../crypto';
 
 export interface DisconnectDeps {
@@ -32,7 +33,7 @@ export async function disconnectQbo(deps: DisconnectDeps, orgId: string): Promis
   const conn = await QboConnection.findOne({ orgId: org._id }).lean<QboConnectionDoc>();
   if (!conn) throw new DomainError('connection_not_found', 'This organisation has no QuickBooks connection');
   await removeSyncSchedule(deps.queues, String(org._id));
-  if (conn.status === 'disconnected') return { realmId: conn.realmId, revoked: false, alreadyDisconnected: true };
+  if (conn.status === 'disconnected') return { realmId: companyOf(conn.realmId), revoked: false, alreadyDisconnected: true };
 
   let revoked = false;
   try {

@@ -12,6 +12,7 @@ import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Member, Organization, QboConnection, QboEmployee, TimeEntry, type MemberDoc, type OrganizationDoc, type QboConnectionDoc, type QboEmployeeDoc } from '../../src/db/models';
 import { membersTab } from '../../src/directory/members-tab';
+import { showConnection } from '../../src/http/views';
 import { disconnectQbo } from '../../src/qbo/disconnect';
 import { requestSync } from '../../src/sync/request';
 import { SyncError } from '../../src/sync/run-sync';
@@ -232,7 +233,11 @@ describe('bad input', () => {
       const second = await app.createOrg();
       expect((await app.connect(second, realm)).run?.state).toBe('succeeded');
       expect((await QboConnection.findOne({ realmId: realm }).lean<QboConnectionDoc>())?.orgId.toString()).toBe(second);
-      // The first organisation keeps its members and stored employees, and cannot take the company back.
+      // The first organisation keeps a record of its connection, its members and stored
+      // employees, and cannot take the company back.
+      const kept = await QboConnection.findOne({ orgId: new Types.ObjectId(first) }).lean<QboConnectionDoc>();
+      expect(kept).toMatchObject({ status: 'disconnected', statusReason: 'company_connected_elsewhere' });
+      expect(showConnection(kept!).realmId).toBe(realm);
       expect(await QboEmployee.countDocuments({ orgId: new Types.ObjectId(first) })).toBe(3);
       await expect(app.connect(first, realm)).rejects.toMatchObject({ code: 'realm_taken' });
       // Nor a different company: its ids would land on the first company's stored employees.
