@@ -39,6 +39,9 @@ export function verifyState(state: string | undefined | null, secret: string, no
   if (parts.length !== 3 || parts[0] !== VERSION || !parts[1] || !parts[2]) return { ok: false, reason: 'malformed' };
   const [, body, sig] = parts as [string, string, string];
   const given = Buffer.from(sig, 'base64url');
+  // Only the canonical spelling: base64url's last character carries unused bits, so a changed
+  // one could otherwise decode to the same bytes and pass.
+  if (given.toString('base64url') !== sig) return { ok: false, reason: 'bad_signature' };
   const expected = mac(body, secret);
   // The signature is checked before the payload is even decoded.
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };

@@ -29,6 +29,11 @@ describe('OAuth state', () => {
     const other = Buffer.from(JSON.stringify({ o: 'org-2', n: 'n', e: NOW / 1000 + 60 })).toString('base64url');
     expect(verifyState(`${v}.${other}.${sig}`, SECRET, NOW)).toEqual({ ok: false, reason: 'bad_signature' });
     expect(verifyState(`${state.slice(0, -1)}${state.endsWith('A') ? 'B' : 'A'}`, SECRET, NOW).ok).toBe(false);
+    // Every other spelling of the signature's last character, even one that decodes to the same bytes.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (const c of alphabet) {
+      if (c !== state.at(-1)) expect(verifyState(`${state.slice(0, -1)}${c}`, SECRET, NOW).ok, c).toBe(false);
+    }
   });
 
   it('refuses what is not a state, before decoding anything', () => {
