@@ -22,6 +22,7 @@ import { startMailbox } from '../src/dev/mailbox';
 import { MissingServiceError, mongoUrlForDb, startServices } from '../src/dev/services';
 import { createLogger } from '../src/logger';
 import { completeConnection, connectDeps } from '../src/qbo/connect';
+import { withDeadline } from '../src/qbo/client';
 import { baseDeps, createRuntime } from '../src/runtime';
 import { waitForRun } from '../src/sync/wait';
 import { sandboxEnv, startQboSandbox, type CompanyInput } from '../sandbox/server';
@@ -130,14 +131,7 @@ async function main(): Promise<number> {
     return run.state === 'succeeded' && imported && exported ? 0 : 1;
   } finally {
     // Each step gets a deadline: a demo that was asked to stop must stop.
-    for (const c of cleanups) {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, 10_000);
-      });
-      await Promise.race([c().catch(() => undefined), deadline]);
-      clearTimeout(timer);
-    }
+    for (const c of cleanups) await withDeadline(10_000, 'demo cleanup', c).catch(() => undefined);
   }
 }
 

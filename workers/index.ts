@@ -2,7 +2,6 @@ import { Worker } from 'bullmq';
 import { QUEUE } from '../queues';
 import { Types } from 'mongoose';
 import { ensureSyncSchedule, listSyncSchedules, orgOfScheduler, removeSyncSchedule } from '../queues/schedules';
-import { schedulerId } from '../queues/sync';
 import { Organization, QboConnection, type OrganizationDoc } from '../src/db/models';
 import { backoffMs } from '../src/qbo/classify';
 import type { Runtime } from '../src/runtime';
@@ -144,23 +143,22 @@ export function startWorkers(rt: Runtime, opts: WorkerOptions = {}): Workers {
 
 /** One scheduler per connected organisation; safe to run on every start of every process. */
 export async function reconcileSchedules(rt: Runtime): Promise<number> {
+  const interval = (o: Pick<OrganizationDoc, 'settings'>) => o.settings.syncIntervalMinutes ?? rt.config.SYNC_DEFAULT_INTERVAL_MINUTES;
   const conns = await QboConnection.find({ status: 'connected' }, { orgId: 1 }).lean<{ orgId: unknown }[]>();
   const orgs = await Organization.find({ _id: { $in: conns.map((c) => c.orgId) } }, { settings: 1 }).lean<OrganizationDoc[]>();
-  for (const org of orgs) {
-    await ensureSyncSchedule(rt.queues, String(org._id), org.settings.syncIntervalMinutes ?? rt.config.SYNC_DEFAULT_INTERVAL_MINUTES);
-  }
+  for (const org of orgs) await ensureSyncSchedule(rt.queues, String(org._id), interval(org));
   // And none for an organisation that is not connected (a disconnect that raced this, or one
-  // cut short by a Redis outage after its connection was already marked disconnected).
-  // Each one is checked again just before and after it goes, so a connection completed
-  // meanwhile keeps (or gets back) its schedule.
-  const wanted = new Set(orgs.map((o) => schedulerId(String(o._id))));
+  // cut short by a Redis outage after its connection was already marked disconnected). Each is
+  // checked again before it goes, and after: a connection completed meanwhile gets it back.
+  const wanted = new Set(orgs.map((o) => String(o._id)));
   const connected = async (orgId: string) => Types.ObjectId.isValid(orgId) && (await QboConnection.exists({ orgId: new Types.ObjectId(orgId), status: 'connected' })) !== null;
   for (const s of await listSyncSchedules(rt.queues)) {
     const orgId = orgOfScheduler(s.id);
-    if (wanted.has(s.id) || orgId === null || (await connected(orgId))) continue;
+    if (orgId === null || wanted.has(orgId) || (await connected(orgId))) continue;
     await removeSyncSchedule(rt.queues, orgId);
-    const org = await connected(orgId) ? await Organization.findById(orgId, { settings: 1 }).lean<OrganizationDoc>() : null;
-    if (org) await ensureSyncSchedule(rt.queues, orgId, org.settings.syncIntervalMinutes ?? rt.config.SYNC_DEFAULT_INTERVAL_MINUTES);
+    if (!(await connected(orgId))) continue;
+    const org = await Organization.findById(orgId, { settings: 1 }).lean<OrganizationDoc>();
+    if (org) await ensureSyncSchedule(rt.queues, orgId, interval(org));
   }
   return orgs.length;
 }

@@ -69,6 +69,9 @@ function int(value: unknown, name: string): number | undefined {
   return Number(value);
 }
 
+/** Where a request stands that did not finish while we waited (it was read again just now). */
+const whereItStands = (state: string) => (state === 'running' ? 'it is still running' : 'it stays queued');
+
 /** Follows Intuit's consent. The QBO sandbox consents at once; real Intuit needs a person. */
 async function consentCallbackUrl(rt: Runtime, orgId: string, given: string | undefined): Promise<string> {
   if (given) return given;
@@ -183,8 +186,7 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     // It may have finished between the last poll and this read: then it is shown as finished.
     const done = (await waitForRun(req.syncRunId, timeoutMs)) ?? (await readRun(req.syncRunId));
     if (!done || (done.state !== 'succeeded' && done.state !== 'failed')) {
-      const now = done?.state === 'running' ? 'it is still running' : done?.state === 'queued' ? 'it stays queued' : 'its run is gone';
-      out(`The sync did not finish within ${timeoutMs / 1000} s; ${now} (check with \`npm run cli -- members --org ${orgId}\`).`);
+      out(`The sync did not finish within ${timeoutMs / 1000} s; ${done ? whereItStands(done.state) : 'its run is gone'} (check with \`npm run cli -- members --org ${orgId}\`).`);
       return 1;
     }
     printSyncRun(out, done);
@@ -219,8 +221,7 @@ async function run(rt: Runtime, argv: string[]): Promise<number> {
     // It may have finished between the last poll and this read: then it is shown as finished.
     const done = (await waitForImport(req.importId, timeoutMs)) ?? (await getImport(orgId, req.importId));
     if (done.state === 'queued' || done.state === 'running') {
-      const now = done.state === 'running' ? 'it is still running' : 'it stays queued';
-      out(`The import did not finish within ${timeoutMs / 1000} s; ${now} (check with \`npm run cli -- directory --org ${orgId}\`).`);
+      out(`The import did not finish within ${timeoutMs / 1000} s; ${whereItStands(done.state)} (check with \`npm run cli -- directory --org ${orgId}\`).`);
       return 1;
     }
     printImport(out, done);

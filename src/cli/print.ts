@@ -1,4 +1,4 @@
-import type { ImportDoc, MemberDoc, SyncRunDoc, TimesheetExportDoc } from '../db/models';
+import { ENTRY_STATES, type ImportDoc, type MemberDoc, type SyncRunDoc, type TimesheetExportDoc } from '../db/models';
 import type { LinkActionResult } from '../directory/links';
 import type { CandidateRow } from '../imports/candidates';
 import type { EntryView } from '../timesheets/entries';
@@ -109,7 +109,7 @@ export function printTimeEntries(out: Out, rows: EntryView[]): void {
             : '';
     out(`${pad(String(r._id), 25)} ${pad(r.date, 10)} ${pad(duration(r), 11)} ${pad(r.state, 9)} ${detail}`);
   }
-  out(`\n${rows.length} entries: ${['pending', 'blocked', 'exported', 'failed'].map((s) => `${rows.filter((r) => r.state === s).length} ${s}`).join(', ')}`);
+  out(`\n${rows.length} entries: ${ENTRY_STATES.map((s) => `${rows.filter((r) => r.state === s).length} ${s}`).join(', ')}`);
 }
 
 export function printExport(out: Out, d: TimesheetExportDoc): void {

@@ -23,3 +23,35 @@ export async function bulkSetById<T>(model: Model<T>, updates: readonly SetById[
     );
   }
 }
+
+interface WriteFailure {
+  code?: number;
+  writeErrors?: { index: number; code?: number; err?: { code?: number } }[];
+}
+
+/** A single insert refused because a document with that unique key exists. */
+export function isDuplicateKey(err: unknown): boolean {
+  return (err as WriteFailure | null)?.code === 11000;
+}
+
+/**
+ * For an unordered insertMany that failed: the indexes of the documents refused as duplicates
+ * when that is all that went wrong (insert-only ledgers and retried writes collide with what
+ * an earlier attempt wrote), else null.
+ */
+export function duplicateIndexes(err: unknown): number[] | null {
+  const e = err as WriteFailure | null;
+  const writeErrors = e?.writeErrors ?? [];
+  if (writeErrors.length === 0) return e?.code === 11000 ? [] : null;
+  return writeErrors.every((w) => (w.code ?? w.err?.code) === 11000) ? writeErrors.map((w) => w.index) : null;
+}
+
+/** Inserts the documents that are not stored yet (unordered, lean); the others are left as they are. */
+export async function insertNew<T>(model: Model<T>, docs: readonly Record<string, unknown>[]): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await model.insertMany(docs as never[], { ordered: false, lean: true });
+  } catch (err) {
+    if (duplicateIndexes(err) === null) throw err;
+  }
+}

@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import type { Queues } from '../../queues';
 import { autoImportJobId, IMPORT_JOB_OPTIONS } from '../../queues/member-import';
 import type { NewDetected } from '../../queues/member-events';
+import { duplicateIndexes } from '../db/bulk';
 import { Detection, Organization, SyncRun, type OrganizationDoc, type SyncRunDoc } from '../db/models';
 import { autoImportId } from '../imports/ids';
 import { requestImport, type ImportRequestDeps, type ImportRequested } from '../imports/request';
@@ -31,8 +32,6 @@ interface Waiting {
 // how many wait at once anyway.
 const MAX_BATCH = 500;
 
-const isDuplicate = (w: { code?: number; err?: { code?: number } }) => (w.code ?? w.err?.code) === 11000;
-
 /**
  * Records detections in batches. A sync queues one member.new_detected per new employee
  * (thousands per full sync), and every database round trip costs the worker about half a
@@ -59,9 +58,9 @@ export function createDetectionRecorder(queues: Queues): DetectionRecorder {
       await Detection.collection.insertMany(docs as never[], { ordered: false });
     } catch (err) {
       // Insert-only with the employee id as _id: a repeated event collides, and that is all it does.
-      const writeErrors = (err as { writeErrors?: { index: number; code?: number; err?: { code?: number } }[] }).writeErrors ?? [];
-      if (writeErrors.length === 0 || !writeErrors.every(isDuplicate)) throw err;
-      for (const w of writeErrors) repeated.add(w.index);
+      const dups = duplicateIndexes(err);
+      if (dups === null || dups.length === 0) throw err;
+      for (const i of dups) repeated.add(i);
     }
     const orgIds = [...new Set(batch.map(({ e }) => e.orgId))];
     const orgs = await Promise.all(

@@ -15,6 +15,7 @@ import { ApiError } from './errors';
 
 export const POISONED_MESSAGE = 'JSON bodies may not contain __proto__ or constructor.prototype keys';
 const INVALID_MESSAGE = 'The request body is not valid JSON';
+const MAY_HOLD_PROTOTYPE_KEYS = /__proto__|constructor|\\u/;
 
 /** True when a parsed JSON value holds a key that could reach an object's prototype. */
 export function hasPrototypeKeys(value: unknown): boolean {
@@ -44,7 +45,8 @@ export function parseJsonRequestBody(text: string): unknown {
   } catch {
     throw new ApiError(400, 'invalid_json', INVALID_MESSAGE);
   }
-  if (hasPrototypeKeys(value)) throw new ApiError(400, 'invalid_json', POISONED_MESSAGE);
+  // Only text that could spell such a key (directly or through an escape) is walked.
+  if (MAY_HOLD_PROTOTYPE_KEYS.test(text) && hasPrototypeKeys(value)) throw new ApiError(400, 'invalid_json', POISONED_MESSAGE);
   return value;
 }
 

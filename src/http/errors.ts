@@ -101,15 +101,30 @@ function errCode(err: unknown): string | null {
   return typeof c === 'string' ? c : null;
 }
 
-/** Dependency outages: MongoDB/mongoose driver errors and ioredis connection errors. */
-export function dependencyDown(err: unknown): 'database' | 'redis' | null {
+type Outage = 'database' | 'redis' | 'redis_stalled';
+
+/**
+ * Dependency outages: MongoDB/mongoose driver errors and ioredis connection errors. A Redis
+ * that stalls (a command timed out) is told apart: what was sent may still run when it wakes.
+ */
+export function dependencyDown(err: unknown): Outage | null {
   if (!(err instanceof Error)) return null;
   if (/^Mongo/.test(err.name) && !('code' in err && (err as { code?: unknown }).code === 11000)) {
     return /Server ?Selection|Network|NotConnected|Timeout|PoolCleared/i.test(err.name) ? 'database' : null;
   }
-  if (err.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|Stream isn't writeable|Command timed out/i.test(err.message)) return 'redis';
+  if (/Command timed out/i.test(err.message)) return 'redis_stalled';
+  if (err.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|Stream isn't writeable/i.test(err.message)) return 'redis';
   return null;
 }
+
+const OUTAGE: Record<Outage, { code: string; message: string }> = {
+  database: { code: 'database_unavailable', message: 'The database is not reachable; try again shortly' },
+  redis: { code: 'queue_unavailable', message: 'The queue store (Redis) is not reachable; try again shortly' },
+  redis_stalled: {
+    code: 'queue_unavailable',
+    message: 'The queue store (Redis) did not answer in time; the request may still take effect when it catches up, so check before repeating it',
+  },
+};
 
 /** The one mapping from any failure to what the client is told. */
 export function toApiError(err: unknown): ApiError {
@@ -127,13 +142,7 @@ export function toApiError(err: unknown): ApiError {
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (err instanceof SyntaxError && statusCode === 400) return new ApiError(400, 'invalid_json', FRAMEWORK_MESSAGE.invalid_json as string);
   const down = dependencyDown(err);
-  // A command sent to a Redis that stalls may still run when it wakes up: say so.
-  if (down === 'redis' && err instanceof Error && /Command timed out/i.test(err.message)) {
-    return new ApiError(503, 'queue_unavailable', 'The queue store (Redis) did not answer in time; the request may still take effect when it catches up, so check before repeating it', {}, { 'Retry-After': '5' });
-  }
-  if (down) {
-    return new ApiError(503, down === 'database' ? 'database_unavailable' : 'queue_unavailable', `The ${down === 'database' ? 'database' : 'queue store (Redis)'} is not reachable; try again shortly`, {}, { 'Retry-After': '5' });
-  }
+  if (down) return new ApiError(503, OUTAGE[down].code, OUTAGE[down].message, {}, { 'Retry-After': '5' });
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return new ApiError(statusCode, (code ?? 'bad_request').toLowerCase().replace(/^fst_err_/, ''), err instanceof Error ? err.message : 'Bad request');
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod/v4';
-import type { ImportDoc, MemberDoc, OrganizationDoc, QboConnectionDoc, SyncRunDoc, TimeEntryDoc, TimesheetExportDoc } from '../db/models';
+import { BLOCK_REASONS, ENTRY_STATES, EXPORT_STATES, IMPORT_STATES, type ImportDoc, type MemberDoc, type OrganizationDoc, type QboConnectionDoc, type SyncRunDoc, type TimeEntryDoc, type TimesheetExportDoc } from '../db/models';
 import type { CandidateRow } from '../imports/candidates';
 import { companyOf } from '../qbo/connect';
 import type { EntryView } from '../timesheets/entries';
@@ -162,7 +162,7 @@ export const importView = z
   .object({
     id: z.string(),
     requestedBy: z.enum(['admin', 'auto']),
-    state: z.enum(['queued', 'running', 'succeeded', 'refused', 'failed']),
+    state: z.enum(IMPORT_STATES),
     sendInvites: z.boolean(),
     employeeIds: z.array(z.string()),
     counts: z.object({ requested: z.number(), created: z.number(), skipped: z.number(), invited: z.number() }),
@@ -227,8 +227,8 @@ export const timeEntryView = z
     description: z.string(),
     billable: z.object({ customerId: z.string().nullable(), hourlyRate: z.number().nullable() }),
     revision: z.number().int(),
-    state: z.enum(['pending', 'blocked', 'exported', 'failed']).optional(),
-    reason: z.string().nullable().optional().describe('blocked: member_not_linked, member_disconnected, qbo_employee_inactive, qbo_employee_deleted, connection_needs_reauth'),
+    state: z.enum(ENTRY_STATES).optional(),
+    reason: z.string().nullable().optional().describe(`blocked: ${BLOCK_REASONS.join(', ')}`),
     qboTimeActivityId: z.string().nullable().optional(),
     editedAfterExport: z.boolean().optional(),
     failure: z.object({ code: z.string().nullable(), message: z.string().nullable() }).nullable().optional(),
@@ -259,7 +259,7 @@ export const exportView = z
     requestedBy: z.enum(['admin', 'release']),
     from: z.string().nullable(),
     to: z.string().nullable(),
-    state: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    state: z.enum(EXPORT_STATES),
     counts: z.object({ total: z.number(), exported: z.number(), alreadyExported: z.number(), blocked: z.number(), failed: z.number(), editedAfterExport: z.number() }),
     exported: z.array(z.object({ ...outcomeRef, qboTimeActivityId: z.string() })),
     alreadyExported: z.array(z.object({ ...outcomeRef, qboTimeActivityId: z.string(), edited: z.boolean().describe('changed since it was exported: reported, never sent again') })),

@@ -3,7 +3,7 @@ import type { Types } from 'mongoose';
 import type { Queues } from '../../queues';
 import { eventJobId } from '../../queues/member-events';
 import { INVITE_BATCH, inviteBatchJobId, inviteJobOptions } from '../../queues/member-invites';
-import { bulkSetById, type SetById } from '../db/bulk';
+import { bulkSetById, insertNew, type SetById } from '../db/bulk';
 import { employeeKey, Import, Member, Organization, QboEmployee, type ImportDoc, type ImportItem, type QboEmployeeDoc } from '../db/models';
 import { getOrganization } from '../directory/organizations';
 import { releaseHold, returnSeats, takeSeats } from '../directory/seats';
@@ -73,13 +73,6 @@ async function makePlan(imp: ImportDoc): Promise<ImportItem[]> {
   );
 }
 
-function isDuplicateKeyOnly(err: unknown): boolean {
-  const e = err as { code?: number; writeErrors?: { code?: number; err?: { code?: number } }[] };
-  if (e.code === 11000 && !e.writeErrors) return true;
-  const writeErrors = e.writeErrors ?? [];
-  return writeErrors.length > 0 && writeErrors.every((w) => (w.code ?? w.err?.code) === 11000);
-}
-
 async function createMembers(orgId: Types.ObjectId, items: ImportItem[]): Promise<void> {
   const now = new Date();
   const docs = items.map((it) => ({
@@ -97,14 +90,8 @@ async function createMembers(orgId: Types.ObjectId, items: ImportItem[]): Promis
     createdAt: now,
     updatedAt: now,
   }));
-  for (let i = 0; i < docs.length; i += 1000) {
-    try {
-      await Member.insertMany(docs.slice(i, i + 1000), { ordered: false, lean: true });
-    } catch (err) {
-      // A retried step finds the members its dead attempt inserted: the same members.
-      if (!isDuplicateKeyOnly(err)) throw err;
-    }
-  }
+  // A retried step finds the members its dead attempt inserted: the same members.
+  for (let i = 0; i < docs.length; i += 1000) await insertNew(Member, docs.slice(i, i + 1000));
 }
 
 async function queueInvitations(deps: ImportDeps, orgId: string, importId: string, items: ImportItem[]): Promise<void> {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { insertNew } from '../db/bulk';
 import { Invitation, Member, Organization, type MemberDoc } from '../db/models';
 import { scrub, type Logger } from '../logger';
 import { classifySmtpError } from '../mail/classify';
@@ -88,13 +89,7 @@ async function record(entries: LedgerEntry[]): Promise<void> {
     tokenHash: claim.tokenHash,
     at: new Date(claim.at),
   }));
-  try {
-    await Invitation.insertMany(docs, { ordered: false, lean: true });
-  } catch (err) {
-    const e = err as { code?: number; writeErrors?: { code?: number; err?: { code?: number } }[] };
-    const dupOnly = e.writeErrors ? e.writeErrors.every((w) => (w.code ?? w.err?.code) === 11000) : e.code === 11000;
-    if (!dupOnly) throw err;
-  }
+  await insertNew(Invitation, docs);
 }
 
 function fromClaim(c: Claim): InviteOutcome {

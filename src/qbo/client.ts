@@ -111,6 +111,15 @@ export function withDeadline<T>(ms: number, what: string, start: () => Promise<T
   });
 }
 
+/**
+ * node-quickbooks hands over `body.<Entity>` (or the whole body when there is none): this puts
+ * Intuit's envelope back, so callers read every answer the same way (src/qbo/parse.ts).
+ */
+const inEnvelope =
+  (entity: string) =>
+  (data: unknown): unknown =>
+    data && typeof data === 'object' && 'Id' in data && !('Fault' in data) ? { [entity]: data } : data;
+
 /** The HTTP status a failed call got, as a metrics label. */
 function requestStatus(err: unknown): string {
   if (err instanceof QboTimeoutError) return 'timeout';
@@ -217,19 +226,13 @@ export function createQboClient(opts: QboClientOptions): QboClient {
       return observed('cdc', call('employee CDC', (cb) => qb(ctx).changeDataCapture(['Employee'], iso, cb)));
     },
     readEmployee(ctx, qboId) {
-      // node-quickbooks hands over `body.Employee` (or the whole body when there is none): put
-      // Intuit's envelope back, so callers read every answer the same way (src/qbo/parse.ts).
-      return observed('read', call('employee read', (cb) => qb(ctx).getEmployee(qboId, cb))).then((data) =>
-        data && typeof data === 'object' && 'Id' in data && !('Fault' in data) ? { Employee: data } : data,
-      );
+      return observed('read', call('employee read', (cb) => qb(ctx).getEmployee(qboId, cb))).then(inEnvelope('Employee'));
     },
     createTimeActivity(ctx, body, requestId) {
       // node-quickbooks deletes requestId from the object it is given: hand it a fresh copy, so
       // a retry of ours still carries the id (QBO.md "Libraries").
       const entity = { ...body, requestId };
-      return observed('timeactivity', call('TimeActivity create', (cb) => qb(ctx).createTimeActivity(entity, cb))).then((data) =>
-        data && typeof data === 'object' && 'Id' in data && !('Fault' in data) ? { TimeActivity: data } : data,
-      );
+      return observed('timeactivity', call('TimeActivity create', (cb) => qb(ctx).createTimeActivity(entity, cb))).then(inEnvelope('TimeActivity'));
     },
     batchCreateTimeActivities(ctx, items, requestId) {
       // node-quickbooks' batch() cannot send a requestid, which a batch needs to be retried

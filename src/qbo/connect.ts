@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Queues } from '../../queues';
 import { ensureSyncSchedule } from '../../queues/schedules';
 import { DomainError } from '../errors';
+import { isDuplicateKey } from '../db/bulk';
 import { QboConnection, QboEmployee, type QboConnectionDoc } from '../db/models';
 import { getOrganization } from '../directory/organizations';
 import type { Logger } from '../logger';
@@ -94,7 +95,7 @@ export async function completeConnection(deps: ConnectDeps, orgId: string, callb
     );
   } catch (err) {
     // The realm's unique index: another organisation connected it meanwhile.
-    if ((err as { code?: number }).code === 11000) throw realmTaken(realmId);
+    if (isDuplicateKey(err)) throw realmTaken(realmId);
     throw err;
   }
   const connection = (await QboConnection.findOne({ orgId: org._id }).lean<QboConnectionDoc>()) as QboConnectionDoc;

@@ -86,7 +86,7 @@ export class RealmLimiter {
   }
 
   /** Waits for a slot up to `maxWaitMs`; null when the realm stays closed longer (throttled). */
-  async acquire(realmId: string, want: SlotKind | 'either', maxWaitMs: number): Promise<(Admission & { granted: true }) | { granted: false; waitMs: number }> {
+  async acquire(realmId: string, want: SlotKind | 'either', maxWaitMs: number): Promise<Admission> {
     const until = Date.now() + maxWaitMs;
     for (;;) {
       const a = await this.tryAcquire(realmId, want);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TimeEntryDoc } from '../db/models';
+import type { ValidEntry } from './validate';
 
 /**
  * Pure pieces of the export: the TimeActivity Intuit is sent for one entry, and the requestids
@@ -12,7 +12,7 @@ export interface EmployeeRef {
 }
 
 /** The TimeActivity create body for one entry (QBO.md "TimeActivity"). */
-export function timeActivityBody(entry: Pick<TimeEntryDoc, 'date' | 'hours' | 'minutes' | 'start' | 'end' | 'description' | 'billable'>, employee: EmployeeRef): Record<string, unknown> {
+export function timeActivityBody(entry: ValidEntry, employee: EmployeeRef): Record<string, unknown> {
   const body: Record<string, unknown> = {
     NameOf: 'Employee',
     EmployeeRef: employee.name ? { value: employee.qboId, name: employee.name } : { value: employee.qboId },
@@ -49,9 +49,4 @@ export function entryRequestId(entryId: string, revision: number, attempt: numbe
 /** The requestid of one stored batch (Intuit allows 36 characters on batch). */
 export function batchRequestId(batchKey: string): string {
   return `tb-${createHash('sha256').update(batchKey).digest('hex').slice(0, 32)}`;
-}
-
-/** A hash of what an export sends for an entry: a different one after export means it was edited. */
-export function entryContent(entry: Pick<TimeEntryDoc, 'date' | 'hours' | 'minutes' | 'start' | 'end' | 'description' | 'billable'>): string {
-  return JSON.stringify([entry.date, entry.hours, entry.minutes, entry.start, entry.end, entry.description, entry.billable?.customerId ?? null, entry.billable?.hourlyRate ?? null]);
 }

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { EntryExport, EntryFailure, Member, QboConnection, TimeEntry, type BlockReason, type EntryExportDoc, type EntryFailureDoc, type QboConnectionDoc, type TimeEntryDoc } from '../db/models';
+import { EntryExport, EntryFailure, Member, QboConnection, TimeEntry, type BlockReason, type EntryExportDoc, type EntryState, type EntryFailureDoc, type QboConnectionDoc, type TimeEntryDoc } from '../db/models';
 import { getOrganization } from '../directory/organizations';
 import { DomainError } from '../errors';
 import { connectionGate, loadGates } from './gate';
@@ -13,7 +13,7 @@ import { mergeEntryPatch, sameEntry, validateEntry, validateRange, type TimeEntr
  */
 
 export type EntryView = TimeEntryDoc & {
-  state: 'pending' | 'blocked' | 'exported' | 'failed';
+  state: EntryState;
   reason: BlockReason | null;
   qboTimeActivityId: string | null;
   editedAfterExport: boolean;
@@ -76,7 +76,11 @@ export async function exportRecords(entryIds: readonly Types.ObjectId[]): Promis
     EntryFailure.find({ entryId: { $in: entryIds } }).lean<EntryFailureDoc[]>(),
   ]);
   const failures = new Map<string, EntryFailureDoc[]>();
-  for (const f of refusals) failures.set(String(f.entryId), [...(failures.get(String(f.entryId)) ?? []), f]);
+  for (const f of refusals) {
+    const list = failures.get(String(f.entryId)) ?? [];
+    list.push(f);
+    failures.set(String(f.entryId), list);
+  }
   return { exported: new Map(ledger.map((d) => [String(d._id), d])), failures };
 }
 

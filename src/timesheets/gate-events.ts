@@ -37,18 +37,32 @@ async function mirror(deps: GateEventDeps, orgId: string, memberId: string, qboI
 const reasonOf = (status: LinkChanged['to']['status']): BlockReason | null =>
   status === 'connected' ? null : status === 'disconnected' ? 'member_disconnected' : 'member_not_linked';
 
-/** Exports what an export held back for the member, if its gate is open now (stored state). */
-async function release(deps: GateEventDeps, orgId: string, memberId: string, changeKey: string): Promise<string | null> {
+/**
+ * Exports what exports held back for these members (every member of the org when null) whose
+ * gate is open now (stored state): one read each of the holds, the connection, the gates and
+ * the ledger, then one release per member (keyed by the member and `changeKey`).
+ */
+async function release(deps: GateEventDeps, orgId: string, memberIds: readonly string[] | null, changeKey: string): Promise<string[]> {
   const org = new Types.ObjectId(orgId);
-  const member = new Types.ObjectId(memberId);
-  const held = await EntryHold.find({ orgId: org, memberId: member }, { _id: 1 }).lean<Pick<EntryHoldDoc, '_id'>[]>();
-  if (held.length === 0) return null;
-  const gate = (await loadGates(org, [memberId])).get(memberId);
+  const filter = memberIds ? { orgId: org, memberId: { $in: memberIds.map((m) => new Types.ObjectId(m)) } } : { orgId: org };
+  const held = await EntryHold.find(filter, { _id: 1, memberId: 1 }).lean<Pick<EntryHoldDoc, '_id' | 'memberId'>[]>();
+  if (held.length === 0) return [];
   const conn = await QboConnection.findOne({ orgId: org }, { status: 1 }).lean<Pick<QboConnectionDoc, 'status'>>();
-  if (!gate?.ok || connectionGate(conn)) return null;
+  if (connectionGate(conn)) return [];
+  const byMember = new Map<string, Types.ObjectId[]>();
+  for (const h of held) {
+    const ids = byMember.get(String(h.memberId)) ?? [];
+    ids.push(h._id);
+    byMember.set(String(h.memberId), ids);
+  }
+  const gates = await loadGates(org, [...byMember.keys()]);
   const sent = new Set((await EntryExport.find({ _id: { $in: held.map((h) => h._id) } }, { _id: 1 }).lean<{ _id: Types.ObjectId }[]>()).map((d) => String(d._id)));
-  const waiting = held.map((h) => h._id).filter((id) => !sent.has(String(id)));
-  return waiting.length > 0 ? requestRelease(deps.queues, org, waiting, `${orgId}:${memberId}:${changeKey}`) : null;
+  const released: string[] = [];
+  for (const [memberId, ids] of byMember) {
+    const waiting = ids.filter((id) => !sent.has(String(id)));
+    if (gates.get(memberId)?.ok && waiting.length > 0) released.push(await requestRelease(deps.queues, org, waiting, `${orgId}:${memberId}:${changeKey}`));
+  }
+  return released;
 }
 
 /** Thrown while the link an event announces is not stored yet: the event is retried shortly. */
@@ -71,7 +85,7 @@ export async function followLink(deps: GateEventDeps, e: LinkChanged): Promise<{
   const stored = await QboEmployee.findById(e.employeeId, { 'link.version': 1 }).lean<Pick<QboEmployeeDoc, 'link'>>();
   if (!stored) return { released: null };
   if (stored.link.version < e.version) throw new LinkNotStoredYetError(`Link version ${e.version} of employee ${e.qboId} is not stored yet`);
-  return { released: await release(deps, e.orgId, e.to.memberId, `${e.qboId}:${e.version}`) };
+  return { released: (await release(deps, e.orgId, [e.to.memberId], `${e.qboId}:${e.version}`))[0] ?? null };
 }
 
 /**
@@ -79,14 +93,8 @@ export async function followLink(deps: GateEventDeps, e: LinkChanged): Promise<{
  * link event, above all those held because their QBO employee was inactive and is active
  * again. Each member's gate is decided again from stored state (release), once per sync run.
  */
-export async function releaseAfterSync(deps: GateEventDeps, orgId: string, syncRunId: string): Promise<string[]> {
-  const members = (await EntryHold.distinct('memberId', { orgId: new Types.ObjectId(orgId) })) as Types.ObjectId[];
-  const released: string[] = [];
-  for (const m of members) {
-    const id = await release(deps, orgId, String(m), `sync:${syncRunId}`);
-    if (id) released.push(id);
-  }
-  return released;
+export function releaseAfterSync(deps: GateEventDeps, orgId: string, syncRunId: string): Promise<string[]> {
+  return release(deps, orgId, null, `sync:${syncRunId}`);
 }
 
 export async function followRemoval(deps: GateEventDeps, e: { orgId: string; qboId: string; memberId: string | null }): Promise<void> {

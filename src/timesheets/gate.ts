@@ -37,7 +37,9 @@ export async function loadGates(orgId: Types.ObjectId, memberIds: readonly strin
   const byMember = new Map<string, QboEmployeeDoc[]>();
   for (const e of employees) {
     const key = String(e.link.memberId);
-    byMember.set(key, [...(byMember.get(key) ?? []), e]);
+    const linked = byMember.get(key) ?? [];
+    linked.push(e);
+    byMember.set(key, linked);
   }
   return new Map(memberIds.map((m) => [m, gateOf(byMember.get(m) ?? [])]));
 }

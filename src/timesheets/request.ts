@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { Queues } from '../../queues';
 import { EXPORT_JOB_OPTIONS, exportJobId } from '../../queues/timesheet-export';
+import { isDuplicateKey } from '../db/bulk';
 import { QboConnection, TimeEntry, TimesheetExport, type QboConnectionDoc, type TimesheetExportDoc } from '../db/models';
 import { waitForDoc } from '../db/wait';
 import { getOrganization } from '../directory/organizations';
@@ -14,6 +15,11 @@ import { validatePeriod } from './validate';
  * decided per entry by the exporter (src/timesheets/run-export.ts).
  */
 
+/** The export's job, under its own id: queueing it again while the job is kept is a no-op. */
+async function enqueueExport(queues: Queues, orgId: string, exportId: string): Promise<void> {
+  await queues.timesheetExport.add('export', { orgId, exportId }, { ...EXPORT_JOB_OPTIONS, jobId: exportJobId(exportId) });
+}
+
 export async function requestExport(queues: Queues, orgId: string, input: { from?: unknown; to?: unknown }): Promise<{ exportId: string; entries: number }> {
   const org = await getOrganization(orgId);
   const { from, to } = validatePeriod(input.from, input.to);
@@ -23,7 +29,7 @@ export async function requestExport(queues: Queues, orgId: string, input: { from
   const entries = await TimeEntry.countDocuments({ orgId: org._id, date: { $gte: from, $lte: to } });
   if (entries === 0) throw new DomainError('no_time_entries', `No time entries between ${from} and ${to}: nothing to export`);
   const doc = await TimesheetExport.create({ orgId: org._id, requestedBy: 'admin', from, to, state: 'queued' });
-  await queues.timesheetExport.add('export', { orgId, exportId: String(doc._id) }, { ...EXPORT_JOB_OPTIONS, jobId: exportJobId(String(doc._id)) });
+  await enqueueExport(queues, orgId, String(doc._id));
   return { exportId: String(doc._id), entries };
 }
 
@@ -36,9 +42,9 @@ export async function requestRelease(queues: Queues, orgId: Types.ObjectId, entr
   try {
     await TimesheetExport.create({ _id: id, orgId, requestedBy: 'release', entryIds, state: 'queued' });
   } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKey(err)) throw err;
   }
-  await queues.timesheetExport.add('export', { orgId: String(orgId), exportId: String(id) }, { ...EXPORT_JOB_OPTIONS, jobId: exportJobId(String(id)) });
+  await enqueueExport(queues, String(orgId), String(id));
   return String(id);
 }
 
@@ -49,7 +55,7 @@ export async function requestRelease(queues: Queues, orgId: Types.ObjectId, entr
  */
 export async function requeueUnfinishedExports(queues: Queues): Promise<number> {
   const open = await TimesheetExport.find({ state: { $in: ['queued', 'running'] } }, { orgId: 1 }).lean<Pick<TimesheetExportDoc, '_id' | 'orgId'>[]>();
-  for (const e of open) await queues.timesheetExport.add('export', { orgId: String(e.orgId), exportId: String(e._id) }, { ...EXPORT_JOB_OPTIONS, jobId: exportJobId(String(e._id)) });
+  for (const e of open) await enqueueExport(queues, String(e.orgId), String(e._id));
   return open.length;
 }
 

@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import type { Types } from 'mongoose';
 import {
   EntryExport,
   EntryFailure,
@@ -14,6 +13,7 @@ import {
   type TimeEntryDoc,
   type TimesheetExportDoc,
 } from '../db/models';
+import { insertNew } from '../db/bulk';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import { classifyQboError, type Classified } from '../qbo/classify';
@@ -73,12 +73,9 @@ const MAX_TRANSIENT = 25;
 
 type Unit = { kind: 'batch'; batch: ExportBatchDoc } | { kind: 'single'; entry: TimeEntryDoc };
 
-interface Outcomes {
-  exported: Map<string, { entryId: Types.ObjectId; memberId: Types.ObjectId; qboTimeActivityId: string }>;
-  alreadyExported: Map<string, { entryId: Types.ObjectId; memberId: Types.ObjectId; qboTimeActivityId: string; edited: boolean }>;
-  blocked: Map<string, { entryId: Types.ObjectId; memberId: Types.ObjectId; reason: BlockReason }>;
-  failed: Map<string, { entryId: Types.ObjectId; memberId: Types.ObjectId; code: string; message: string }>;
-}
+/** Each entry's outcome by entry id, as the export stores its lists (TimesheetExportDoc). */
+type OutcomeList = 'exported' | 'alreadyExported' | 'blocked' | 'failed';
+type Outcomes = { [K in OutcomeList]: Map<string, TimesheetExportDoc[K][number]> };
 
 export interface ExportSummary {
   exportId: string;
@@ -222,11 +219,7 @@ class Run {
     if (entries.length === 0) return;
     for (const e of entries) this.outcomes.blocked.set(String(e._id), { entryId: e._id, memberId: e.memberId, reason: reason(e) });
     const now = new Date();
-    try {
-      await EntryHold.insertMany(entries.map((e) => ({ _id: e._id, orgId: e.orgId, memberId: e.memberId, at: now })), { ordered: false, lean: true });
-    } catch (err) {
-      if (!isDuplicateKeyOnly(err)) throw err;
-    }
+    await insertNew(EntryHold, entries.map((e) => ({ _id: e._id, orgId: e.orgId, memberId: e.memberId, at: now })));
   }
 
   private employeeOf(e: TimeEntryDoc): EmployeeRef {
@@ -415,14 +408,10 @@ class Run {
   private async recordSent(sent: { entry: TimeEntryDoc; qboId: string; requestId: string }[]): Promise<void> {
     if (sent.length === 0) return;
     const now = new Date();
-    try {
-      await EntryExport.insertMany(
-        sent.map((s) => ({ _id: s.entry._id, orgId: s.entry.orgId, exportId: this.exp._id, revision: s.entry.revision, qboTimeActivityId: s.qboId, requestId: s.requestId, at: now })),
-        { ordered: false, lean: true },
-      );
-    } catch (err) {
-      if (!isDuplicateKeyOnly(err)) throw err;
-    }
+    await insertNew(
+      EntryExport,
+      sent.map((s) => ({ _id: s.entry._id, orgId: s.entry.orgId, exportId: this.exp._id, revision: s.entry.revision, qboTimeActivityId: s.qboId, requestId: s.requestId, at: now })),
+    );
     for (const s of sent) this.outcomes.exported.set(String(s.entry._id), { entryId: s.entry._id, memberId: s.entry.memberId, qboTimeActivityId: s.qboId });
   }
 
@@ -435,11 +424,7 @@ class Run {
       this.attempts.set(String(entry._id), n + 1);
       return { _id: `${String(entry._id)}:${n}`, orgId: entry.orgId, entryId: entry._id, exportId, revision: entry.revision, code: c.code, message: c.reason, at: now };
     });
-    try {
-      await EntryFailure.insertMany(docs, { ordered: false, lean: true });
-    } catch (err) {
-      if (!isDuplicateKeyOnly(err)) throw err;
-    }
+    await insertNew(EntryFailure, docs);
   }
 
   private async recordRefused(refused: { entry: TimeEntryDoc; c: Classified }[]): Promise<void> {
@@ -455,12 +440,6 @@ class Run {
     this.queue = this.queue.filter((u) => u.kind === 'batch');
     await this.block(rest, () => 'connection_needs_reauth');
   }
-}
-
-function isDuplicateKeyOnly(err: unknown): boolean {
-  const e = err as { code?: number; writeErrors?: { code?: number; err?: { code?: number } }[] };
-  if (e.writeErrors) return e.writeErrors.length > 0 && e.writeErrors.every((w) => (w.code ?? w.err?.code) === 11000);
-  return e.code === 11000;
 }
 
 function listsOf(o: Outcomes) {

@@ -1,3 +1,4 @@
+import type { TimeEntryDoc } from '../db/models';
 import { DomainError } from '../errors';
 
 /**
@@ -17,15 +18,8 @@ export interface TimeEntryInput {
   billable?: unknown;
 }
 
-export interface ValidEntry {
-  date: string;
-  hours: number | null;
-  minutes: number | null;
-  start: string | null;
-  end: string | null;
-  description: string;
-  billable: { customerId: string | null; hourlyRate: number | null };
-}
+/** What an entry says, as stored (src/db/models.ts TimeEntryDoc). */
+export type ValidEntry = Pick<TimeEntryDoc, 'date' | 'hours' | 'minutes' | 'start' | 'end' | 'description' | 'billable'>;
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?([+-]\d{2}:\d{2}|Z)$/;
@@ -125,7 +119,7 @@ export function mergeEntryPatch(stored: ValidEntry, patch: TimeEntryPatch): Time
   }
   // Turning a duration into a span needs both ends: the stored entry has neither to keep.
   if (span && !storedSpan && (!given('start') || !given('end'))) {
-    throw new DomainError('invalid_time', 'This entry has a duration: give start and end together to record it as a span instead');
+    throw bad('invalid_time', 'This entry has a duration: give start and end together to record it as a span instead');
   }
   if (span || (!duration && storedSpan)) {
     merged.start = pick('start', stored.start);
