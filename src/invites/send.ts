@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { insertNew } from '../db/bulk';
-import { Invitation, Member, Organization, type MemberDoc } from '../db/models';
+import { Invitation, Member, Organization, type InvitationDoc, type MemberDoc } from '../db/models';
 import { scrub, type Logger } from '../logger';
 import { classifySmtpError } from '../mail/classify';
 import type { Mailer } from '../mail/mailer';
@@ -138,7 +138,20 @@ async function sendOne(deps: InviteDeps, member: InvitedMember, lastAttempt: boo
 }
 
 /** The single-member job (retries): throws InviteRetryError when another attempt should follow. */
+/**
+ * What the ledger already says for these members. Asked before any claim: the claims live in
+ * Redis, and a Redis that lost its data must not let a recorded invitation go out again.
+ */
+async function recordedOutcomes(memberIds: readonly string[]): Promise<Map<string, InviteOutcome>> {
+  const done = await Invitation.find({ _id: { $in: memberIds } }).lean<InvitationDoc[]>();
+  return new Map(
+    done.map((d) => [String(d._id), d.outcome === 'sent' ? { outcome: 'sent', messageId: d.messageId ?? '' } : { outcome: 'failed', reason: d.reason ?? 'failed' }]),
+  );
+}
+
 export async function deliverInvitation(deps: InviteDeps, memberId: string, opts: { lastAttempt: boolean }): Promise<InviteOutcome> {
+  const recorded = (await recordedOutcomes([memberId])).get(memberId);
+  if (recorded) return recorded;
   const member = await Member.findById(memberId, MEMBER_FIELDS).lean<InvitedMember>();
   if (!member) return { outcome: 'skipped', reason: 'member_not_found' };
   const { outcome, entry } = await sendOne(deps, member, opts.lastAttempt);
@@ -157,8 +170,11 @@ export interface BatchResult {
 
 /** A batch of an import's invitations: one read, `concurrency` sends in flight, one insert. */
 export async function deliverBatch(deps: InviteDeps, memberIds: readonly string[], concurrency: number): Promise<BatchResult> {
-  const members = await Member.find({ _id: { $in: memberIds } }, MEMBER_FIELDS).lean<InvitedMember[]>();
-  const result: BatchResult = { sent: 0, failed: 0, skipped: memberIds.length - members.length, retry: [] };
+  const recorded = await recordedOutcomes(memberIds);
+  const found = await Member.find({ _id: { $in: memberIds } }, MEMBER_FIELDS).lean<InvitedMember[]>();
+  const result: BatchResult = { sent: 0, failed: 0, skipped: memberIds.length - found.length, retry: [] };
+  for (const o of recorded.values()) if (o.outcome === 'sent' || o.outcome === 'failed') result[o.outcome]++;
+  const members = found.filter((m) => !recorded.has(String(m._id)));
   const entries: LedgerEntry[] = [];
   let next = 0;
   const lane = async () => {

@@ -139,6 +139,16 @@ describe('members tab actions', () => {
     expect(await Member.countDocuments({ orgId })).toBe(6);
     expect(mailTo('grace.three@example.com')).toHaveLength(1);
     expect((await Organization.findById(orgId).lean())!.seatsUsed).toBe(seatsBefore + 3);
+
+    // A Redis that lost its data (the send claims with it), then the invitations queued again,
+    // as a batch and one by one: the ledger in MongoDB still says they were sent.
+    const invited = [byName.get('Grace Holloway')!, byName.get('Marcus Bell')!].map((m) => String(m._id));
+    for (const m of invited) await app.rt.redis.del(`${app.config.QUEUE_PREFIX}:invite-claim:${m}`);
+    const batch = await app.rt.queues.memberInvites.add('invite-batch', { orgId, importId: String(imp._id), memberIds: invited }, { jobId: 'after-redis-loss-batch' });
+    const single = await app.rt.queues.memberInvites.add('invite', { orgId, memberId: invited[0]! }, { jobId: 'after-redis-loss-single' });
+    await until('both jobs to finish', async () => (await batch.isCompleted()) && (await single.isCompleted()), 20_000);
+    expect(mailTo('grace.three@example.com')).toHaveLength(1);
+    expect(mailTo('marcus.three@example.com')).toHaveLength(1);
   });
 
   it('the same import submitted twice at once creates each member, link and e-mail once', async () => {
