@@ -79,6 +79,9 @@ export async function startMailbox(opts: { port?: number; host?: string; /** Eac
   const start = async () => {
     if (server) return;
     const s = make();
+    // A client that vanishes mid-message (a SIGKILLed worker) is that connection's problem, not
+    // the host process's: without a listener the 'error' event would end it.
+    s.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       const net = s.listen(port, host, () => resolve());
       net.once('error', reject);

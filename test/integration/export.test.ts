@@ -4,7 +4,7 @@
  * reason, and released (exported once) when the member is linked again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Member, QboConnection, type MemberDoc } from '../../src/db/models';
+import { Member, QboConnection, TimesheetExport, type MemberDoc } from '../../src/db/models';
 import { requestLinkAction } from '../../src/directory/link-requests';
 import { addMember } from '../../src/directory/members';
 import { DomainError } from '../../src/errors';
@@ -150,9 +150,12 @@ describe('timesheet export', () => {
 
   it('an employee active again in QBO: the next sync releases the held entries, once', async () => {
     const before = tas().length;
+    const victorEntries = (await listTimeEntries(orgId, { memberId: member.Victor })).map((e) => e._id);
     app.sandbox.updateEmployee(REALM, '4', { Active: true });
     expect((await app.sync(orgId, 'incremental')).state).toBe('succeeded');
     await until('Victor\'s two entries to reach QBO', async () => tas().filter((t) => t.EmployeeRef?.value === '4').length >= 2, 30_000);
+    // The ledger is written just after QuickBooks answers: wait for the export to finish.
+    await until('the release to finish', async () => TimesheetExport.exists({ orgId, requestedBy: 'release', state: 'succeeded', entryIds: { $in: victorEntries } }), 30_000);
     expect((await listTimeEntries(orgId, { memberId: member.Victor })).map((e) => e.state)).toEqual(['exported', 'exported']);
     // Another sync that changes an employee finds nothing left to release.
     app.sandbox.updateEmployee(REALM, '1', { GivenName: 'Emily' });
