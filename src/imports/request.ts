@@ -115,7 +115,19 @@ export async function requestImport(deps: ImportRequestDeps, orgId: string, inpu
       : { state: 'queued' }),
     counts: { requested: employeeIds.length, created: 0, skipped: 0, invited: 0 },
   });
-  if (!refused) await enqueue(deps, orgId, String(importId));
+  if (!refused) {
+    try {
+      await enqueue(deps, orgId, String(importId));
+    } catch (err) {
+      // The caller hears that the import was not taken: so it must not run later either (a
+      // worker that finds it failed does nothing). Only while nobody started it.
+      await Import.updateOne(
+        { _id: importId, state: 'queued' },
+        { $set: { state: 'failed', finishedAt: new Date(), error: { code: 'not_queued', message: 'The queue store did not take the import; nothing was done' } } },
+      ).catch(() => undefined);
+      throw err;
+    }
+  }
   return { importId: String(importId), seatsNeeded, existing: false };
 }
 

@@ -29,7 +29,17 @@ export async function requestExport(queues: Queues, orgId: string, input: { from
   const entries = await TimeEntry.countDocuments({ orgId: org._id, date: { $gte: from, $lte: to } });
   if (entries === 0) throw new DomainError('no_time_entries', `No time entries between ${from} and ${to}: nothing to export`);
   const doc = await TimesheetExport.create({ orgId: org._id, requestedBy: 'admin', from, to, state: 'queued' });
-  await enqueueExport(queues, orgId, String(doc._id));
+  try {
+    await enqueueExport(queues, orgId, String(doc._id));
+  } catch (err) {
+    // The caller hears that the export was not taken: so it must not run later either (a
+    // worker that finds it failed sends nothing). Only while nobody started it.
+    await TimesheetExport.updateOne(
+      { _id: doc._id, state: 'queued' },
+      { $set: { state: 'failed', finishedAt: new Date(), error: { code: 'not_queued', message: 'The queue store did not take the export; nothing was sent' } } },
+    ).catch(() => undefined);
+    throw err;
+  }
   return { exportId: String(doc._id), entries };
 }
 

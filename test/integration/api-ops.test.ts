@@ -4,12 +4,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Types } from 'mongoose';
+import { TimesheetExport, type TimesheetExportDoc } from '../../src/db/models';
 import { startRedis, type RunningRedis } from '../../src/dev/services';
 import { buildApi } from '../../src/http/app';
 import { signWebhookBody } from '../../sandbox/webhooks';
 import { setupTestEnv, type TestEnv } from '../helpers/env';
 import { ADMIN_KEY, BOARD_PASSWORD, BOARD_USER, startTestApi, VERIFIER_TOKEN, type TestApi } from '../helpers/api';
 
+const REALM = '4620816365000901';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -117,6 +120,13 @@ describe('/readyz while Redis is stopped', () => {
     const created = await api.call('POST', '/api/v1/orgs', { body: { name: 'Redis outage' } });
     expect(created.status).toBe(201);
     const { organization: org, apiKey } = created.body as { organization: { id: string }; apiKey: string };
+    // A connected organisation with time to export, for a request that stores before it queues.
+    api.app.sandbox.loadCompany(REALM, { employees: [] });
+    await api.app.connect(org.id, REALM, { wait: false });
+    const member = await api.call('POST', `/api/v1/orgs/${org.id}/members`, { body: { fullName: 'Ann Outage' } });
+    expect(member.status).toBe(201);
+    const memberId = (member.body as { member: { id: string } }).member.id;
+    expect((await api.call('POST', `/api/v1/orgs/${org.id}/time-entries`, { body: { memberId, date: '2026-11-23', hours: 2 } })).status).toBe(201);
     await redis.stop();
     await until('503', async () => (await readyz()).status === 503);
     const down = await readyz();
@@ -148,6 +158,11 @@ describe('/readyz while Redis is stopped', () => {
       expect((res.body as { error: { code: string } }).error.code).toBe('queue_unavailable');
       expect(Date.now() - t).toBeLessThan(7000);
     }
+    // An export refused with 503 is not left stored to run later: a retry as told makes one export.
+    const exp = await api.call('POST', `/api/v1/orgs/${org.id}/qbo/timesheet-exports`, { body: { from: '2026-11-23', to: '2026-11-27' } });
+    expect(exp.status).toBe(503);
+    const stored = await TimesheetExport.find({ orgId: new Types.ObjectId(org.id) }).lean<TimesheetExportDoc[]>();
+    expect(stored.map((d) => [d.state, d.error.code])).toEqual([['failed', 'not_queued']]);
     const scrape = await fetch(`${api.url}/metrics`);
     expect(scrape.status).toBe(503);
     expect(((await scrape.json()) as { error: { code: string } }).error.code).toBe('metrics_unavailable');
